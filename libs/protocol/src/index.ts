@@ -1,0 +1,45 @@
+/**
+ * @robocam/protocol — robocam's signaling protocol: message schemas (zod) and the types inferred
+ * from them, a parser that never throws on hostile input, and a reconnecting client for Node and
+ * browsers.
+ */
+export {
+  PROTOCOL_VERSION,
+  LIMITS,
+  clientMessageSchema,
+  serverMessageSchema,
+  cameraInfoSchema,
+  cameraIdSchema,
+  sessionIdSchema,
+  peerIdSchema,
+  errorCodeSchema,
+} from './schemas.js';
+export type {
+  CameraInfo,
+  CameraStatus,
+  ClientMessage,
+  ClientMessageOf,
+  ErrorCode,
+  IceCandidate,
+  Message,
+  Role,
+  SenderInfo,
+  ServerMessage,
+  ServerMessageOf,
+  VideoCodec,
+} from './messages.js';
+export { parseClientMessage, parseServerMessage, encodeMessage } from './parse.js';
+export type { ParseResult, RawMessage } from './parse.js';
+export { ProtocolError, InvalidStateError, TimeoutError } from './errors.js';
+export { backoffDelay } from './backoff.js';
+export type { BackoffSettings } from './backoff.js';
+export { ClockOffsetEstimator, estimateClock } from './clock.js';
+export type { ClockEstimate, ClockSample } from './clock.js';
+export { SignalingClient } from './signaling-client.js';
+export type {
+  SignalingClientEvents,
+  SignalingClientSettings,
+  SignalingState,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './signaling-client.js';
