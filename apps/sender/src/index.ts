@@ -1,0 +1,3 @@
+export { readConfig, ConfigError } from './config.js';
+export type { SenderAppConfig } from './config.js';
+export { startHealthServer } from './health-server.js';

@@ -1,0 +1,332 @@
+import { EventEmitter } from 'node:events';
+import type { CameraInfo } from '@robocam/protocol';
+import type * as TypedEmitterModule from 'typed-emitter';
+import type { RtpPacket } from 'werift';
+import { VideoEncoder, type EncodedFrame, type EncoderPreference, type VideoCodec } from './encoder.js';
+import { InvalidStateError } from './errors.js';
+import { KeyframeScheduler, type KeyframeReason } from './keyframe-scheduler.js';
+import { debugLogger, type Logger } from './logger.js';
+import { RtpPacketizer } from './rtp-packetizer.js';
+import type { RawVideoFrame, SourceStatus, VideoSource } from './video-source.js';
+
+/** Where a camera's packets go: one per viewer track. */
+export interface RtpSink {
+  sendRtp(packet: RtpPacket): void;
+}
+
+export interface CameraPipelineSettings {
+  /** Camera id as viewers see it (URL-safe: lowercase letters, digits, _ and -). Required. */
+  id: string;
+  /** Human-readable name. Default: the id. */
+  label?: string;
+  /** Where frames come from. Required. */
+  source: VideoSource;
+  /** Codec. Default 'vp8'. */
+  codec?: VideoCodec;
+  /** Target bitrate in kbps. Default: scaled from the frame size (see `defaultBitrateKbps`). */
+  bitrateKbps?: number;
+  /** Encoder implementation preference. Default 'auto'. */
+  encoder?: EncoderPreference;
+  /** Seconds between unrequested keyframes. Default 10. */
+  keyframeIntervalSec?: number;
+  /** Minimum ms between keyframes forced by PLI/FIR. Default 300. */
+  keyframeMinIntervalMs?: number;
+  /** Logger. Default: `debug('robocam:sender')`. */
+  logger?: Logger;
+}
+
+/** Counters of one camera. */
+export interface CameraStats {
+  id: string;
+  /** Whether the encoder and source run (at least one viewer session uses the camera). */
+  running: boolean;
+  viewers: number;
+  framesCaptured: number;
+  framesEncoded: number;
+  /** Frames the source delivered while the encoder was still busy with the previous one. */
+  framesDropped: number;
+  keyframes: Record<KeyframeReason, number>;
+  keyframeRequestsCoalesced: number;
+  bytesEncoded: number;
+  packetsSent: number;
+  encodeMsAvg: number;
+  encodeMsMax: number;
+  /** Encoder implementation in use (e.g. `libvpx`), undefined while stopped. */
+  encoder: string | undefined;
+  bitrateKbps: number | undefined;
+  encoderStarts: number;
+}
+
+export type CameraPipelineEvents = {
+  /** The encoder started (first user) or stopped (last user left). */
+  running: (running: boolean) => void;
+  /** The source's status changed (a camera was lost or came back). */
+  status: (status: SourceStatus, detail?: string) => void;
+  /** One encoded frame, after it was handed to every sink. */
+  encoded: (frame: EncodedFrame) => void;
+  error: (error: Error) => void;
+};
+
+/**
+ * One camera: its source, its one encoder and packetizer, and the fan-out of every encoded
+ * frame's packets to all viewers. The source and encoder run only while someone uses the camera.
+ */
+export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModule.default<CameraPipelineEvents>) {
+  readonly id: string;
+  readonly label: string;
+  readonly source: VideoSource;
+  readonly codec: VideoCodec;
+  readonly #settings: CameraPipelineSettings;
+  readonly #logger: Logger;
+  /** Sinks, and whether each still waits for its first keyframe. */
+  readonly #sinks = new Map<RtpSink, { awaitingKeyframe: boolean }>();
+  readonly #keyframes: KeyframeScheduler;
+  #users = 0;
+  #encoder: VideoEncoder | undefined;
+  #packetizer: RtpPacketizer | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #encoding = false;
+  #bitrateKbps: number | undefined;
+  #closed = false;
+  #h264ProfileLevelId: string | undefined;
+  readonly #counters = {
+    framesCaptured: 0,
+    framesEncoded: 0,
+    framesDropped: 0,
+    bytesEncoded: 0,
+    packetsSent: 0,
+  };
+  #encoderStarts = 0;
+  #encodeMsSum = 0;
+  #encodeMsMax = 0;
+  readonly #onFrame = (frame: RawVideoFrame): void => {
+    this.#handleFrame(frame);
+  };
+  readonly #onStatus = (status: SourceStatus, detail?: string): void => {
+    this.emit('status', status, detail);
+  };
+
+  constructor(settings: CameraPipelineSettings) {
+    super();
+    this.#settings = settings;
+    this.id = settings.id;
+    this.label = settings.label ?? settings.id;
+    this.source = settings.source;
+    this.codec = settings.codec ?? 'vp8';
+    this.#bitrateKbps = settings.bitrateKbps;
+    this.#logger = settings.logger ?? debugLogger();
+    this.#keyframes = new KeyframeScheduler({ minIntervalMs: settings.keyframeMinIntervalMs ?? 300 });
+    this.source.on('status', this.#onStatus);
+  }
+
+  /** What viewers are told about this camera. */
+  get info(): CameraInfo {
+    const detail = this.source.status === 'lost' ? 'camera lost' : undefined;
+    return {
+      id: this.id,
+      label: this.label,
+      width: this.source.width,
+      height: this.source.height,
+      fps: this.source.fps,
+      codec: this.codec,
+      status: this.source.status === 'lost' ? 'lost' : this.#users > 0 ? 'live' : 'idle',
+      ...(detail === undefined ? {} : { detail }),
+    };
+  }
+
+  get running(): boolean {
+    return this.#encoder !== undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The H.264 `profile-level-id` the encoder really emits (for the SDP), known once the encoder
+   * ran; undefined for VP8.
+   */
+  get h264ProfileLevelId(): string | undefined {
+    return this.#encoder?.h264ProfileLevelId ?? this.#h264ProfileLevelId;
+  }
+
+  /**
+   * Registers one user (a viewer session) and makes sure the encoder and source run. The first
+   * user starts them; resolves when the encoder is ready.
+   */
+  async acquire(): Promise<void> {
+    if (this.#closed) throw new InvalidStateError(`camera ${this.id} is closed`);
+    this.#users += 1;
+    try {
+      await this.#ensureStarted();
+    } catch (error) {
+      this.#users -= 1;
+      throw error;
+    }
+  }
+
+  /** Unregisters one user; the last one stops the source and encoder. */
+  async release(): Promise<void> {
+    if (this.#users === 0) return;
+    this.#users -= 1;
+    if (this.#users === 0) await this.#stop();
+  }
+
+  /** Starts sending this camera's packets to `sink`, beginning with a fresh keyframe. */
+  attach(sink: RtpSink): void {
+    // Delta frames before the first keyframe are undecodable to a new viewer: skip them.
+    this.#sinks.set(sink, { awaitingKeyframe: true });
+    this.#keyframes.request('join');
+  }
+
+  detach(sink: RtpSink): void {
+    this.#sinks.delete(sink);
+  }
+
+  /** A viewer lost pictures (PLI) or asked for a full intra frame (FIR). */
+  requestKeyframe(reason: 'pli' | 'fir'): void {
+    this.#keyframes.request(reason);
+  }
+
+  /** Changes the target bitrate, in place when the encoder allows it. */
+  setBitrate(kbps: number): void {
+    this.#bitrateKbps = kbps;
+    this.#encoder?.setBitrate(kbps);
+  }
+
+  stats(): CameraStats {
+    const encoderStats = this.#encoder?.stats;
+    return {
+      id: this.id,
+      running: this.running,
+      viewers: this.#sinks.size,
+      ...this.#counters,
+      keyframes: { ...this.#keyframes.produced },
+      keyframeRequestsCoalesced: this.#keyframes.coalesced,
+      encodeMsAvg: this.#counters.framesEncoded === 0 ? 0 : this.#encodeMsSum / this.#counters.framesEncoded,
+      encodeMsMax: this.#encodeMsMax,
+      encoder: this.#encoder?.implementation,
+      bitrateKbps: encoderStats?.bitrateKbps ?? this.#bitrateKbps,
+      encoderStarts: this.#encoderStarts,
+    };
+  }
+
+  /** Stops everything and detaches all sinks. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sinks.clear();
+    this.#users = 0;
+    this.source.off('status', this.#onStatus);
+    await this.#stop();
+  }
+
+  async #ensureStarted(): Promise<void> {
+    await this.#stopping;
+    if (this.#encoder !== undefined) return;
+    this.#starting ??= this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    await this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const { source } = this;
+    const encoder = await VideoEncoder.create({
+      codec: this.codec,
+      width: source.width,
+      height: source.height,
+      fps: source.fps,
+      ...(this.#bitrateKbps === undefined ? {} : { bitrateKbps: this.#bitrateKbps }),
+      ...(this.#settings.encoder === undefined ? {} : { encoder: this.#settings.encoder }),
+      ...(this.#settings.keyframeIntervalSec === undefined
+        ? {}
+        : { keyframeIntervalSec: this.#settings.keyframeIntervalSec }),
+    });
+    if (this.#closed || this.#users === 0) {
+      await encoder.close();
+      return;
+    }
+    this.#encoder = encoder;
+    this.#packetizer = new RtpPacketizer(this.codec);
+    this.#keyframes.reset();
+    this.#keyframes.request('first');
+    this.#encoderStarts += 1;
+    source.on('frame', this.#onFrame);
+    await source.start();
+    this.#logger.info(
+      {
+        camera: this.id,
+        encoder: encoder.implementation,
+        hardware: encoder.hardware,
+        bitrateKbps: encoder.bitrateKbps,
+        width: source.width,
+        height: source.height,
+        fps: source.fps,
+      },
+      'camera pipeline started',
+    );
+    this.emit('running', true);
+  }
+
+  async #stop(): Promise<void> {
+    await this.#starting?.catch(() => undefined);
+    const encoder = this.#encoder;
+    if (encoder === undefined) return;
+    this.#encoder = undefined;
+    this.#packetizer = undefined;
+    this.#h264ProfileLevelId = encoder.h264ProfileLevelId;
+    this.source.off('frame', this.#onFrame);
+    this.#stopping = Promise.all([this.source.stop(), encoder.close()]).then(() => undefined);
+    await this.#stopping;
+    this.#stopping = undefined;
+    this.#logger.info({ camera: this.id }, 'camera pipeline stopped: no viewers');
+    this.emit('running', false);
+  }
+
+  #handleFrame(frame: RawVideoFrame): void {
+    this.#counters.framesCaptured += 1;
+    const encoder = this.#encoder;
+    const packetizer = this.#packetizer;
+    if (encoder === undefined || packetizer === undefined) return;
+    if (this.#encoding) {
+      // Latest frame wins: queuing behind a busy encoder would only add latency.
+      this.#counters.framesDropped += 1;
+      return;
+    }
+    this.#encoding = true;
+    const forced = this.#keyframes.takeForFrame();
+    encoder
+      .encode(frame, { keyframe: forced !== undefined })
+      .then((outputs) => {
+        for (const output of outputs) this.#deliver(output, packetizer, forced);
+      })
+      .catch((error: unknown) => {
+        if (encoder.closed) return; // stopped mid-encode: nothing to report
+        this.#logger.error({ camera: this.id, err: String(error) }, 'encode failed');
+        this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      })
+      .finally(() => {
+        this.#encoding = false;
+      });
+  }
+
+  #deliver(output: EncodedFrame, packetizer: RtpPacketizer, forced: KeyframeReason | undefined): void {
+    this.#counters.framesEncoded += 1;
+    this.#counters.bytesEncoded += output.data.length;
+    this.#encodeMsSum += output.encodeMs;
+    this.#encodeMsMax = Math.max(this.#encodeMsMax, output.encodeMs);
+    if (output.keyframe) this.#keyframes.keyframeProduced(forced ?? 'periodic');
+    const packets = packetizer.packetize(output);
+    for (const [sink, state] of this.#sinks) {
+      if (state.awaitingKeyframe) {
+        if (!output.keyframe) continue;
+        state.awaitingKeyframe = false;
+      }
+      for (const packet of packets) sink.sendRtp(packet);
+      this.#counters.packetsSent += packets.length;
+    }
+    this.emit('encoded', output);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Small helpers for H.264 Annex-B byte streams (ITU-T H.264 Annex B: NAL units separated by
+ * 00 00 01 / 00 00 00 01 start codes), as produced by libx264 and the hardware encoders.
+ *
+ * Only what the sender needs: splitting into NAL units, reading the profile-level-id of the SPS
+ * (for the SDP `fmtp` line, RFC 6184 §8.1) and converting `avcC` extradata to Annex B.
+ */
+
+/** NAL unit types (H.264 Table 7-1) used by the sender. */
+export const H264NalType = {
+  /** Coded slice of a non-IDR picture. */
+  Slice: 1,
+  /** Coded slice of an IDR picture (a real keyframe). */
+  Idr: 5,
+  /** Supplemental enhancement information. */
+  Sei: 6,
+  /** Sequence parameter set. */
+  Sps: 7,
+  /** Picture parameter set. */
+  Pps: 8,
+  /** Access unit delimiter. */
+  Aud: 9,
+} as const;
+
+/** The four-byte Annex-B start code. */
+export const ANNEX_B_START_CODE: Readonly<Uint8Array> = Uint8Array.of(0, 0, 0, 1);
+
+/**
+ * Split an Annex-B byte stream into its NAL units (without start codes). The returned arrays are
+ * views into `annexB`, not copies. Trailing zero bytes before a start code (the leading zero of a
+ * four-byte start code, `trailing_zero_8bits`) are not part of the NAL unit and are dropped.
+ * Data before the first start code is ignored.
+ */
+export function splitAnnexB(annexB: Uint8Array): Uint8Array[] {
+  const nals: Uint8Array[] = [];
+  const n = annexB.length;
+  let start = -1; // first byte of the current NAL unit, -1 while before the first start code
+  let i = 0;
+  while (i + 2 < n) {
+    if (annexB[i] === 0 && annexB[i + 1] === 0 && annexB[i + 2] === 1) {
+      if (start >= 0) pushNal(nals, annexB, start, i);
+      i += 3;
+      start = i;
+    } else {
+      i += 1;
+    }
+  }
+  if (start >= 0) pushNal(nals, annexB, start, n);
+  return nals;
+}
+
+function pushNal(nals: Uint8Array[], data: Uint8Array, start: number, end: number): void {
+  let e = end;
+  while (e > start && data[e - 1] === 0) e -= 1;
+  if (e > start) nals.push(data.subarray(start, e));
+}
+
+/** The `nal_unit_type` of a NAL unit (first byte, low five bits). */
+export function h264NalType(nal: Uint8Array): number {
+  return (nal[0] ?? 0) & 0x1f;
+}
+
+/** The NAL unit types of an Annex-B byte stream, in order. */
+export function h264NalTypes(annexB: Uint8Array): number[] {
+  return splitAnnexB(annexB).map(h264NalType);
+}
+
+/**
+ * The RFC 6184 `profile-level-id` (six lowercase hex digits: profile_idc, the constraint flags
+ * byte, level_idc) of the first SPS found in an Annex-B byte stream, e.g. `'42c01f'` for
+ * constrained baseline level 3.1. `undefined` if there is no (complete) SPS.
+ */
+export function parseH264ProfileLevelId(annexB: Uint8Array): string | undefined {
+  for (const nal of splitAnnexB(annexB)) {
+    if (h264NalType(nal) === H264NalType.Sps) return profileLevelIdOfSps(nal);
+  }
+  return undefined;
+}
+
+/**
+ * The `profile-level-id` of one SPS NAL unit (with its one-byte NAL header, without start code).
+ * profile_idc, the constraint flags and level_idc are the three bytes after the header; they can't
+ * contain an emulation prevention byte (profile_idc is never 0).
+ */
+export function profileLevelIdOfSps(sps: Uint8Array): string | undefined {
+  if (sps.length < 4 || h264NalType(sps) !== H264NalType.Sps) return undefined;
+  return Array.from(sps.subarray(1, 4), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Whether a profile-level-id denotes the Constrained Baseline profile (RFC 6184 Table 5): baseline
+ * (66) with constraint_set1_flag, main (77) with constraint_set0_flag, or extended (88) with both.
+ * Every WebRTC browser decodes it.
+ */
+export function isConstrainedBaseline(profileLevelId: string): boolean {
+  if (!/^[0-9a-f]{6}$/i.test(profileLevelId)) return false;
+  const profileIdc = parseInt(profileLevelId.slice(0, 2), 16);
+  const iop = parseInt(profileLevelId.slice(2, 4), 16);
+  if (profileIdc === 66) return (iop & 0x40) !== 0;
+  if (profileIdc === 77) return (iop & 0x80) !== 0;
+  if (profileIdc === 88) return (iop & 0xc0) === 0xc0;
+  return false;
+}
+
+/**
+ * Convert codec extradata to Annex B: returned as is (a copy) if it already is Annex B, converted
+ * if it is an `avcC` record (ISO 14496-15 AVCDecoderConfigurationRecord: version 1, then SPS and
+ * PPS with 16-bit lengths). `undefined` if empty or not understood.
+ */
+export function extradataToAnnexB(extradata: Uint8Array | null | undefined): Buffer | undefined {
+  if (!extradata || extradata.length < 4) return undefined;
+  if (
+    extradata[0] === 0 &&
+    extradata[1] === 0 &&
+    (extradata[2] === 1 || (extradata[2] === 0 && extradata[3] === 1))
+  ) {
+    return Buffer.from(extradata);
+  }
+  if (extradata[0] !== 1 || extradata.length < 7) return undefined;
+  const parts: Uint8Array[] = [];
+  let pos = 5; // [0] version, [1..3] profile/compat/level, [4] length size, [5] SPS count
+  const readSets = (countMask: number): boolean => {
+    const count = (extradata[pos] ?? 0) & countMask;
+    pos += 1;
+    for (let k = 0; k < count; k++) {
+      if (pos + 2 > extradata.length) return false;
+      const len = ((extradata[pos] ?? 0) << 8) | (extradata[pos + 1] ?? 0);
+      pos += 2;
+      if (pos + len > extradata.length) return false;
+      parts.push(ANNEX_B_START_CODE, extradata.subarray(pos, pos + len));
+      pos += len;
+    }
+    return true;
+  };
+  // SPS list (count in the low 5 bits), then PPS list (count is a full byte).
+  if (!readSets(0x1f)) return undefined;
+  if (pos < extradata.length && !readSets(0xff)) return undefined;
+  return parts.length > 0 ? Buffer.concat(parts) : undefined;
+}

@@ -1,0 +1,38 @@
+/**
+ * @robocam/sender — the embeddable robocam sender: video sources → one encoder per camera →
+ * RTP packetized once → fanned out to every viewer's werift peer connection.
+ */
+export { Sender, createSender } from './sender.js';
+export type { CameraSpec, SenderEvents, SenderSettings, SenderStats } from './sender.js';
+export { parseCameraList } from './camera-list.js';
+export { CameraPipeline } from './camera-pipeline.js';
+export type {
+  CameraPipelineEvents,
+  CameraPipelineSettings,
+  CameraStats,
+  RtpSink,
+} from './camera-pipeline.js';
+export { ViewerSession } from './viewer-session.js';
+export type { PeerSettings, ViewerSessionEvents, ViewerSessionStats } from './viewer-session.js';
+export { TestPatternSource } from './test-pattern-source.js';
+export type { TestPatternSourceSettings } from './test-pattern-source.js';
+export type { RawVideoFrame, SourceStatus, VideoSource, VideoSourceEvents } from './video-source.js';
+export { VideoEncoder, defaultBitrateKbps, MIN_BITRATE_KBPS, MAX_BITRATE_KBPS } from './encoder.js';
+export type {
+  EncodedFrame,
+  EncoderPreference,
+  VideoCodec,
+  VideoEncoderSettings,
+  VideoEncoderStats,
+} from './encoder.js';
+export {
+  EncoderError,
+  EncoderUnavailableError,
+  EncoderClosedError,
+  EncoderBusyError,
+} from './encoder-errors.js';
+export { KeyframeScheduler } from './keyframe-scheduler.js';
+export type { KeyframeReason, KeyframeSchedulerSettings } from './keyframe-scheduler.js';
+export { RtpPacketizer, VIDEO_CLOCK_RATE } from './rtp-packetizer.js';
+export { SenderError, InvalidStateError, ConfigurationError } from './errors.js';
+export type { Logger } from './logger.js';

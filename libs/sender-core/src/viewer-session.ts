@@ -1,0 +1,313 @@
+import { EventEmitter } from 'node:events';
+import type { IceCandidate } from '@robocam/protocol';
+import type * as TypedEmitterModule from 'typed-emitter';
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
+  type RTCIceServer,
+  type RTCRtpSender,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+  type RtpPacket,
+} from 'werift';
+import type { CameraPipeline, RtpSink } from './camera-pipeline.js';
+import type { VideoCodec } from './encoder.js';
+import { SenderError } from './errors.js';
+import type { Logger } from './logger.js';
+import { VIDEO_CLOCK_RATE } from './rtp-packetizer.js';
+
+/** How viewer peer connections reach the network. */
+export interface PeerSettings {
+  /**
+   * STUN/TURN servers. Default none: the sender then runs ICE-lite with host candidates only,
+   * which is right on a LAN and avoids werift's default public STUN lookup (a 5 s stall offline).
+   */
+  iceServers?: RTCIceServer[];
+  /** UDP port range for media, e.g. `[40000, 40100]` to publish from a container. Default: any. */
+  icePortRange?: [number, number];
+  /** Extra addresses to announce as host candidates (the host's address behind Docker/NAT). */
+  announcedAddresses?: string[];
+  /** Gather IPv6 candidates too. Default false. */
+  ipv6?: boolean;
+  /** A session that has not connected by then is closed, in ms. Default 15 000. */
+  connectTimeoutMs?: number;
+}
+
+export interface ViewerSessionSettings {
+  id: string;
+  viewerId: string;
+  /** Cameras in m-line order of the viewer's offer. */
+  cameras: CameraPipeline[];
+  codec: VideoCodec;
+  peer: PeerSettings;
+  logger: Logger;
+}
+
+/** Counters of one viewer session. */
+export interface ViewerSessionStats {
+  id: string;
+  viewerId: string;
+  cameras: string[];
+  connectionState: string;
+  packetsSent: number;
+  bytesSent: number;
+  nacksReceived: number;
+  plisReceived: number;
+  firsReceived: number;
+  /** Round-trip time from RTCP receiver reports, in ms (undefined until measured). */
+  rttMs: number | undefined;
+}
+
+export type ViewerSessionEvents = {
+  connected: () => void;
+  closed: (reason: string) => void;
+};
+
+/** Payload-specific feedback formats: PLI (RFC 4585) and FIR (RFC 5104). */
+const PLI_FMT = 1;
+const FIR_FMT = 4;
+/** Transport-layer feedback format of a generic NACK (RFC 4585). */
+const GENERIC_NACK_FMT = 1;
+
+/**
+ * One viewer's WebRTC peer connection: a sendonly track per camera it asked for. Packets come
+ * from the cameras' shared pipelines; this class only negotiates, forwards PLI/FIR as keyframe
+ * requests, and cleans up.
+ */
+export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule.default<ViewerSessionEvents>) {
+  readonly id: string;
+  readonly viewerId: string;
+  readonly cameras: readonly CameraPipeline[];
+  readonly #settings: ViewerSessionSettings;
+  readonly #logger: Logger;
+  #pc: RTCPeerConnection | undefined;
+  readonly #sinks: { camera: CameraPipeline; sink: RtpSink }[] = [];
+  #acquired = false;
+  #closed = false;
+  #connectTimer: NodeJS.Timeout | undefined;
+  readonly #counters = { packetsSent: 0, bytesSent: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0 };
+  readonly #rtpSenders: RTCRtpSender[] = [];
+
+  constructor(settings: ViewerSessionSettings) {
+    super();
+    this.#settings = settings;
+    this.id = settings.id;
+    this.viewerId = settings.viewerId;
+    this.cameras = settings.cameras;
+    this.#logger = settings.logger;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get connectionState(): string {
+    return this.#pc?.connectionState ?? 'new';
+  }
+
+  /** Applies the viewer's offer and returns the answer SDP, with all local candidates in it. */
+  async answer(offerSdp: string): Promise<string> {
+    const { cameras, peer } = this.#settings;
+    await Promise.all(cameras.map((camera) => camera.acquire()));
+    this.#acquired = true;
+    if (this.#closed) throw new SenderError('session-closed', 'session closed while negotiating');
+
+    const useIceLite = (peer.iceServers ?? []).length === 0;
+    const pc = new RTCPeerConnection({
+      iceLite: useIceLite,
+      iceServers: peer.iceServers ?? [],
+      codecs: { video: [this.#codecParameters()] },
+      iceUseIpv6: peer.ipv6 ?? false,
+      ...(peer.icePortRange === undefined ? {} : { icePortRange: peer.icePortRange }),
+      ...(peer.announcedAddresses === undefined
+        ? {}
+        : { iceAdditionalHostAddresses: peer.announcedAddresses }),
+    });
+    this.#pc = pc;
+    pc.connectionStateChange.subscribe((state) => {
+      this.#onConnectionState(state);
+    });
+
+    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    const transceivers = pc.getTransceivers().filter((transceiver) => transceiver.kind === 'video');
+    if (transceivers.length !== cameras.length) {
+      throw new SenderError(
+        'bad-offer',
+        `offer has ${transceivers.length} video sections for ${cameras.length} requested cameras`,
+      );
+    }
+    const camerasBySsrc = new Map<number, CameraPipeline>();
+    transceivers.forEach((transceiver, index) => {
+      transceiver.setDirection('sendonly');
+      camerasBySsrc.set(transceiver.sender.ssrc, cameras[index] as CameraPipeline);
+    });
+    for (const transceiver of transceivers) this.#watchFeedback(transceiver, camerasBySsrc);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await waitForGathering(pc, 3000);
+    const sdp = pc.localDescription?.sdp;
+    if (sdp === undefined) throw new SenderError('negotiation-failed', 'no local description');
+    if (!/\ba=rtpmap:\d+ (VP8|H264)\/90000/i.test(sdp)) {
+      throw new SenderError('no-common-codec', `the viewer does not accept ${this.#settings.codec}`);
+    }
+    this.#connectTimer = setTimeout(() => {
+      if (pc.connectionState !== 'connected') void this.close('connect timeout');
+    }, peer.connectTimeoutMs ?? 15_000);
+    return sdp;
+  }
+
+  /** Adds a trickled remote candidate (null = end of candidates). */
+  async addCandidate(candidate: IceCandidate | null): Promise<void> {
+    const pc = this.#pc;
+    if (pc === undefined || this.#closed || candidate === null || candidate.candidate === '') return;
+    await pc.addIceCandidate({
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid ?? undefined,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+    });
+  }
+
+  async stats(): Promise<ViewerSessionStats> {
+    let rttMs: number | undefined;
+    const pc = this.#pc;
+    if (pc !== undefined && !this.#closed) {
+      const report = await pc.getStats();
+      for (const entry of report.values()) {
+        const rtt = (entry as { type?: string; roundTripTime?: number }).roundTripTime;
+        if ((entry as { type?: string }).type === 'remote-inbound-rtp' && typeof rtt === 'number') {
+          rttMs = rtt * 1000;
+        }
+      }
+    }
+    return {
+      id: this.id,
+      viewerId: this.viewerId,
+      cameras: this.cameras.map((camera) => camera.id),
+      connectionState: this.connectionState,
+      ...this.#counters,
+      rttMs,
+    };
+  }
+
+  /** Ends the session: stops forwarding, releases the cameras, closes the peer connection. */
+  async close(reason = 'closed'): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#connectTimer);
+    for (const { camera, sink } of this.#sinks.splice(0)) camera.detach(sink);
+    const pc = this.#pc;
+    this.#pc = undefined;
+    await pc?.close().catch(() => undefined);
+    if (this.#acquired) await Promise.all(this.cameras.map((camera) => camera.release()));
+    this.#logger.info({ reason }, 'viewer session closed');
+    this.emit('closed', reason);
+  }
+
+  #onConnectionState(state: string): void {
+    this.#logger.debug({ state }, 'peer connection state');
+    if (state === 'connected' && this.#sinks.length === 0) {
+      clearTimeout(this.#connectTimer);
+      this.#attachSinks();
+      this.emit('connected');
+    } else if (state === 'failed' || state === 'closed') {
+      void this.close(`peer connection ${state}`);
+    }
+  }
+
+  #attachSinks(): void {
+    const transceivers =
+      this.#pc?.getTransceivers().filter((transceiver) => transceiver.kind === 'video') ?? [];
+    transceivers.forEach((transceiver, index) => {
+      const camera = this.cameras[index];
+      if (camera === undefined) return;
+      const rtpSender = transceiver.sender;
+      const sink: RtpSink = {
+        sendRtp: (packet: RtpPacket) => {
+          this.#counters.packetsSent += 1;
+          this.#counters.bytesSent += packet.payload.length;
+          rtpSender.sendRtp(packet).catch((error: unknown) => {
+            this.#logger.debug({ err: String(error) }, 'RTP send failed');
+          });
+        },
+      };
+      this.#sinks.push({ camera, sink });
+      this.#rtpSenders.push(rtpSender);
+      camera.attach(sink);
+    });
+    this.#logger.info({ cameras: this.cameras.map((camera) => camera.id) }, 'viewer connected');
+  }
+
+  /**
+   * PLI and FIR reach us through werift's RTCP router, which picks the recipient by the feedback's
+   * *sender* SSRC first: when a viewer announced its own SSRC in the offer (werift viewers do;
+   * Chrome does not), the feedback lands on our RTCRtpReceiver instead of the RTCRtpSender. Both
+   * are watched and the camera is found by the media SSRC the feedback names.
+   */
+  #watchFeedback(transceiver: RTCRtpTransceiver, camerasBySsrc: Map<number, CameraPipeline>): void {
+    const onRtcp = (packet: RtcpPacket): void => {
+      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback.count === GENERIC_NACK_FMT) {
+        this.#counters.nacksReceived += 1;
+        return;
+      }
+      if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
+      const feedback = packet.feedback as { count: number; mediaSsrc?: number; fir?: { ssrc: number }[] };
+      if (feedback.count === PLI_FMT) {
+        const camera = camerasBySsrc.get(feedback.mediaSsrc ?? -1);
+        if (camera === undefined) return;
+        this.#counters.plisReceived += 1;
+        camera.requestKeyframe('pli');
+      } else if (feedback.count === FIR_FMT) {
+        for (const entry of feedback.fir ?? []) {
+          const camera = camerasBySsrc.get(entry.ssrc);
+          if (camera === undefined) continue;
+          this.#counters.firsReceived += 1;
+          camera.requestKeyframe('fir');
+        }
+      }
+    };
+    transceiver.sender.onRtcp.subscribe(onRtcp);
+    transceiver.receiver.onRtcp.subscribe(onRtcp);
+  }
+
+  #codecParameters(): RTCRtpCodecParameters {
+    const rtcpFeedback = [
+      { type: 'nack' },
+      { type: 'nack', parameter: 'pli' },
+      { type: 'ccm', parameter: 'fir' },
+    ];
+    if (this.#settings.codec === 'vp8') {
+      return new RTCRtpCodecParameters({
+        mimeType: 'video/VP8',
+        clockRate: VIDEO_CLOCK_RATE,
+        payloadType: 96,
+        rtcpFeedback,
+      });
+    }
+    const profileLevelId = this.cameras[0]?.h264ProfileLevelId ?? '42e01f';
+    return new RTCRtpCodecParameters({
+      mimeType: 'video/H264',
+      clockRate: VIDEO_CLOCK_RATE,
+      payloadType: 102,
+      rtcpFeedback,
+      parameters: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profileLevelId}`,
+    });
+  }
+}
+
+/** Host candidates (ICE-lite) gather in well under 100 ms; STUN/TURN may take longer. */
+function waitForGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      subscription.unSubscribe();
+      resolve();
+    }, timeoutMs);
+    const subscription = pc.iceGatheringStateChange.subscribe((state) => {
+      if (state !== 'complete') return;
+      clearTimeout(timer);
+      subscription.unSubscribe();
+      resolve();
+    });
+  });
+}

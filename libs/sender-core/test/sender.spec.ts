@@ -1,0 +1,227 @@
+import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
+import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
+import { expectedBarColors, i420Layout } from '@robocam/testpattern';
+import { Sender, type CameraSpec, type VideoCodec } from '../src/index.js';
+import { WeriftViewer, type ReceivedFrame } from './support/werift-viewer.js';
+
+// Real everything: signaling server, sender core, werift viewers decoding with node-av. Run inside
+// ../shared/netns/run-isolated.sh on the project's machines (npm test does).
+
+let server: SignalingServer;
+let sender: Sender | undefined;
+const viewers: WeriftViewer[] = [];
+
+beforeAll(async () => {
+  server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await server.close();
+});
+afterEach(async () => {
+  await Promise.all(viewers.splice(0).map((viewer) => viewer.close()));
+  await sender?.close();
+  sender = undefined;
+});
+
+async function startSender(
+  codec: VideoCodec,
+  cameras: CameraSpec[] = [{ type: 'testpattern', width: 640, height: 480, fps: 30 }],
+) {
+  sender = new Sender({ signalingUrl: server.url, name: 'test-robot', codec, cameras });
+  await sender.start();
+  return sender;
+}
+
+async function watch(codec: VideoCodec, cameras = ['testpattern']): Promise<WeriftViewer> {
+  const viewer = await WeriftViewer.connect(server.url);
+  viewers.push(viewer);
+  await viewer.watch(await viewer.senderId(), cameras, codec);
+  return viewer;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** Mean of a (2r+1)² area of one plane around (x, y). */
+function planeMean(frame: ReceivedFrame, plane: 'y' | 'u' | 'v', x: number, y: number, r: number): number {
+  const layout = i420Layout(frame.width, frame.height);
+  const [offset, stride, px, py, pr] =
+    plane === 'y'
+      ? [0, frame.width, x, y, r]
+      : [
+          plane === 'u' ? layout.uOffset : layout.vOffset,
+          layout.uvWidth,
+          x >> 1,
+          y >> 1,
+          Math.max(0, r >> 1),
+        ];
+  let sum = 0;
+  let n = 0;
+  for (let dy = -pr; dy <= pr; dy++) {
+    for (let dx = -pr; dx <= pr; dx++) {
+      sum += frame.i420[offset + (py + dy) * stride + px + dx] ?? 0;
+      n += 1;
+    }
+  }
+  return sum / n;
+}
+
+describe.each(['vp8', 'h264'] as const)('sender with %s', (codec) => {
+  it('streams decodable color bars with a timecode at full rate, keyframe first', async () => {
+    const s = await startSender(codec);
+    const viewer = await watch(codec);
+    const track = viewer.tracks[0]!;
+    await waitFor(() => track.frames.length > 0, 3000, 'first decoded frame');
+    // The first frame after connecting is a keyframe and arrives fast.
+    expect(track.encodedFrames[0]?.keyframe).toBe(true);
+    expect(track.encodedFrames[0]!.receivedAtMono - viewer.connectedAtMono!).toBeLessThan(300);
+
+    const startCount = track.frames.length;
+    const started = performance.now();
+    await sleep(3000);
+    const fps = ((track.frames.length - startCount) * 1000) / (performance.now() - started);
+    expect(fps).toBeGreaterThanOrEqual(28);
+
+    const frame = track.frames.at(-1)!;
+    expect([frame.width, frame.height]).toEqual([640, 480]);
+    expect(frame.i420.length).toBe(i420Layout(640, 480).byteLength);
+    for (const point of expectedBarColors(640, 480)) {
+      expect(Math.abs(planeMean(frame, 'y', point.x, point.y, 2) - point.bar.yuv.y)).toBeLessThan(12);
+      expect(Math.abs(planeMean(frame, 'u', point.x, point.y, 2) - point.bar.yuv.u)).toBeLessThan(12);
+      expect(Math.abs(planeMean(frame, 'v', point.x, point.y, 2) - point.bar.yuv.v)).toBeLessThan(12);
+    }
+
+    // The strip decodes on (nearly) every frame, timestamps increase, latency is plausible.
+    const recent = track.frames.slice(-60);
+    const decoded = recent.filter((f) => f.timecode !== undefined);
+    expect(decoded.length).toBeGreaterThanOrEqual(recent.length - 2);
+    for (let i = 1; i < decoded.length; i++) {
+      expect(decoded[i]!.timecode!.timestampMs).toBeGreaterThan(decoded[i - 1]!.timecode!.timestampMs);
+    }
+    const latencies = decoded.map((f) => f.receivedAt - f.timecode!.timestampMs).sort((a, b) => a - b);
+    expect(latencies[0]).toBeGreaterThanOrEqual(0);
+    expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(150);
+
+    const stats = await s.stats();
+    expect(stats.cameras[0]).toMatchObject({ running: true, viewers: 1, encoderStarts: 1 });
+    expect(stats.sessions[0]).toMatchObject({ connectionState: 'connected' });
+    expect(stats.sessions[0]!.packetsSent).toBeGreaterThan(90);
+  });
+
+  it('encodes once for five viewers, and stops the encoder when the last one leaves', async () => {
+    const s = await startSender(codec);
+    const first = await watch(codec);
+    const second = await watch(codec);
+    await waitFor(() => second.tracks[0]!.frames.length > 0, 3000, 'second viewer frames');
+    let stats = await s.stats();
+    expect(stats.cameras[0]).toMatchObject({ viewers: 2, encoderStarts: 1 });
+
+    const more = await Promise.all([watch(codec), watch(codec), watch(codec)]);
+    for (const viewer of more) await waitFor(() => viewer.tracks[0]!.frames.length > 0, 3000, 'frames');
+    const before = (await s.stats()).cameras[0]!;
+    await sleep(1000);
+    stats = await s.stats();
+    const camera = stats.cameras[0]!;
+    expect(camera.viewers).toBe(5);
+    expect(camera.encoderStarts).toBe(1);
+    // One encode per captured frame, not per viewer: only frames dropped while busy differ.
+    expect(camera.framesEncoded + camera.framesDropped).toBeGreaterThanOrEqual(camera.framesCaptured - 1);
+    expect(camera.framesEncoded - before.framesEncoded).toBeLessThanOrEqual(32);
+    expect(camera.framesEncoded - before.framesEncoded).toBeGreaterThanOrEqual(27);
+    for (const viewer of [first, second, ...more]) {
+      expect(viewer.tracks[0]!.frames.length).toBeGreaterThan(0);
+    }
+
+    const running: boolean[] = [];
+    s.cameras.get('testpattern')!.on('running', (value) => running.push(value));
+    for (const viewer of viewers.splice(0)) await viewer.close();
+    await waitFor(() => s.sessions.size === 0, 3000, 'sessions to end');
+    await waitFor(() => !s.cameras.get('testpattern')!.running, 3000, 'encoder to stop');
+    expect(running).toEqual([false]);
+    const idle = (await s.stats()).cameras[0]!;
+    await sleep(300);
+    expect((await s.stats()).cameras[0]!.framesCaptured).toBe(idle.framesCaptured);
+  });
+
+  it('answers a PLI with one keyframe within 500 ms, and a burst of PLIs with one', async () => {
+    const s = await startSender(codec);
+    const viewer = await watch(codec);
+    const track = viewer.tracks[0]!;
+    await waitFor(() => track.frames.length > 5, 3000, 'frames');
+    await sleep(600); // past the coalescing window of the join keyframe
+    const keyframesBefore = track.encodedFrames.filter((f) => f.keyframe).length;
+    const sentAt = performance.now();
+    await viewer.sendPli();
+    await waitFor(
+      () => track.encodedFrames.filter((f) => f.keyframe).length > keyframesBefore,
+      500,
+      'PLI keyframe',
+    );
+    const keyframe = track.encodedFrames.filter((f) => f.keyframe).at(-1)!;
+    expect(keyframe.receivedAtMono - sentAt).toBeLessThan(500);
+
+    await sleep(600);
+    const plisBefore = (await s.stats()).cameras[0]!.keyframes.pli;
+    for (let i = 0; i < 10; i++) await viewer.sendPli();
+    await sleep(250);
+    const afterBurst = (await s.stats()).cameras[0]!;
+    expect(afterBurst.keyframes.pli - plisBefore).toBe(1);
+    expect(afterBurst.keyframeRequestsCoalesced).toBeGreaterThanOrEqual(9);
+    expect((await s.stats()).sessions[0]!.plisReceived).toBeGreaterThanOrEqual(11);
+
+    await sleep(600);
+    const firsBefore = (await s.stats()).cameras[0]!.keyframes.fir;
+    await viewer.sendFir();
+    await waitFor(
+      () => s.cameras.get('testpattern')!.stats().keyframes.fir > firsBefore,
+      500,
+      'FIR keyframe',
+    );
+  });
+});
+
+describe('sender with several cameras', () => {
+  it('serves two cameras as two tracks with their own encoders', async () => {
+    const s = await startSender('vp8', [
+      { type: 'testpattern', id: 'front', width: 640, height: 480, fps: 30 },
+      { type: 'testpattern', id: 'rear', width: 320, height: 240, fps: 15 },
+    ]);
+    const viewer = await watch('vp8', ['front', 'rear']);
+    await waitFor(() => viewer.tracks.every((t) => t.frames.length > 3), 3000, 'frames on both tracks');
+    expect([viewer.tracks[0]!.frames[0]!.width, viewer.tracks[1]!.frames[0]!.width]).toEqual([640, 320]);
+    const stats = await s.stats();
+    expect(stats.cameras.map((c) => [c.id, c.running, c.encoderStarts])).toEqual([
+      ['front', true, 1],
+      ['rear', true, 1],
+    ]);
+  });
+
+  it('does not capture a camera nobody watches', async () => {
+    const s = await startSender('vp8', [
+      { type: 'testpattern', id: 'front', width: 320, height: 240, fps: 30 },
+      { type: 'testpattern', id: 'rear', width: 320, height: 240, fps: 30 },
+    ]);
+    const viewer = await watch('vp8', ['front']);
+    await waitFor(() => viewer.tracks[0]!.frames.length > 3, 3000, 'frames');
+    expect(s.cameras.get('rear')!.stats()).toMatchObject({ running: false, framesCaptured: 0 });
+  });
+
+  it('refuses an offer for an unknown camera with a bye and keeps serving others', async () => {
+    await startSender('vp8');
+    const rogue = await WeriftViewer.connect(server.url);
+    viewers.push(rogue);
+    // The server already refuses unknown camera ids; a sender must not rely on that.
+    await expect(rogue.watch(await rogue.senderId(), ['nope'], 'vp8')).rejects.toThrow();
+    const viewer = await watch('vp8');
+    await waitFor(() => viewer.tracks[0]!.frames.length > 0, 3000, 'frames');
+  });
+});
