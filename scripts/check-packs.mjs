@@ -7,7 +7,9 @@ const libraries = ['libs/protocol', 'libs/testpattern', 'libs/capture-v4l2', 'li
 let failed = false;
 for (const dir of libraries) {
   const manifest = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
-  const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: dir, encoding: 'utf8' }));
+  const [report] = JSON.parse(
+    execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: dir, encoding: 'utf8' }),
+  );
   const files = new Set(report.files.map((file) => file.path));
   const problems = [];
   for (const required of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts']) {
@@ -16,13 +18,20 @@ for (const dir of libraries) {
   const exported = manifest.exports['.'];
   for (const [condition, target] of Object.entries(exported)) {
     if (condition.startsWith('@robocam/')) continue; // workspace-only source condition
-    if (!files.has(target.replace(/^\.\//, ''))) problems.push(`exports["."].${condition} → ${target} not packed`);
+    if (!files.has(target.replace(/^\.\//, '')))
+      problems.push(`exports["."].${condition} → ${target} not packed`);
   }
-  if ([...files].some((file) => file.endsWith('.tsbuildinfo') || file.startsWith('src/') || file.startsWith('test/'))) {
+  if (
+    [...files].some(
+      (file) => file.endsWith('.tsbuildinfo') || file.startsWith('src/') || file.startsWith('test/'),
+    )
+  ) {
     problems.push('packs build or source leftovers');
   }
   if (manifest.publishConfig?.access !== 'public') problems.push('publishConfig.access is not public');
-  console.log(`${problems.length === 0 ? 'ok  ' : 'FAIL'} ${manifest.name}: ${report.files.length} files, ${report.size} bytes`);
+  console.log(
+    `${problems.length === 0 ? 'ok  ' : 'FAIL'} ${manifest.name}: ${report.files.length} files, ${report.size} bytes`,
+  );
   for (const problem of problems) console.log(`     ${problem}`);
   failed ||= problems.length > 0;
 }

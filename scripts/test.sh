@@ -17,3 +17,4 @@ if [ -x ../shared/netns/run-isolated.sh ]; then ISOLATE=(../shared/netns/run-iso
 "${ISOLATE[@]}" npx nx run-many -t test --outputStyle=static --skip-nx-cache
 
 node scripts/check-packs.mjs
+node scripts/check-scratch-import.mjs

@@ -33,6 +33,11 @@ export interface PeerSettings {
   ipv6?: boolean;
   /** A session that has not connected by then is closed, in ms. Default 15 000. */
   connectTimeoutMs?: number;
+  /**
+   * A connected viewer that sends no RTCP (receiver reports, feedback) for this long is gone —
+   * e.g. a closed laptop lid — and its session is closed, in ms. Default 15 000.
+   */
+  silenceTimeoutMs?: number;
 }
 
 export interface ViewerSessionSettings {
@@ -87,6 +92,8 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
   #acquired = false;
   #closed = false;
   #connectTimer: NodeJS.Timeout | undefined;
+  #silenceTimer: NodeJS.Timeout | undefined;
+  #lastRtcpAt = 0;
   readonly #counters = { packetsSent: 0, bytesSent: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0 };
   readonly #rtpSenders: RTCRtpSender[] = [];
 
@@ -195,6 +202,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#connectTimer);
+    clearInterval(this.#silenceTimer);
     for (const { camera, sink } of this.#sinks.splice(0)) camera.detach(sink);
     const pc = this.#pc;
     this.#pc = undefined;
@@ -209,10 +217,22 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     if (state === 'connected' && this.#sinks.length === 0) {
       clearTimeout(this.#connectTimer);
       this.#attachSinks();
+      this.#watchSilence();
       this.emit('connected');
     } else if (state === 'failed' || state === 'closed') {
       void this.close(`peer connection ${state}`);
     }
+  }
+
+  #watchSilence(): void {
+    const timeoutMs = this.#settings.peer.silenceTimeoutMs ?? 15_000;
+    this.#lastRtcpAt = performance.now();
+    this.#silenceTimer = setInterval(
+      () => {
+        if (performance.now() - this.#lastRtcpAt > timeoutMs) void this.close('viewer silent');
+      },
+      Math.min(2000, timeoutMs / 2),
+    );
   }
 
   #attachSinks(): void {
@@ -246,6 +266,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
    */
   #watchFeedback(transceiver: RTCRtpTransceiver, camerasBySsrc: Map<number, CameraPipeline>): void {
     const onRtcp = (packet: RtcpPacket): void => {
+      this.#lastRtcpAt = performance.now();
       if (packet instanceof RtcpTransportLayerFeedback && packet.feedback.count === GENERIC_NACK_FMT) {
         this.#counters.nacksReceived += 1;
         return;

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
 import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
 import { expectedBarColors, i420Layout } from '@robocam/testpattern';
@@ -186,6 +188,47 @@ describe.each(['vp8', 'h264'] as const)('sender with %s', (codec) => {
       500,
       'FIR keyframe',
     );
+  });
+});
+
+describe('viewer liveness', () => {
+  it('closes the session of a viewer that went silent (frozen process)', async () => {
+    sender = new Sender({
+      signalingUrl: server.url,
+      cameras: [{ type: 'testpattern', width: 320, height: 240, fps: 30 }],
+      peer: { silenceTimeoutMs: 1500 },
+    });
+    await sender.start();
+    const s = sender;
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./support/viewer-process.ts', import.meta.url)), server.url],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('child viewer did not play')), 15_000);
+        child.stdout.on('data', (data: Buffer) => {
+          if (data.toString().includes('playing')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect(s.sessions.size).toBe(1);
+      const closed = new Promise<string>((resolve) =>
+        s.once('session-closed', (_session, reason) => resolve(reason)),
+      );
+      child.kill('SIGSTOP');
+      const stoppedAt = performance.now();
+      expect(await closed).toBe('viewer silent');
+      expect(performance.now() - stoppedAt).toBeLessThan(4000);
+      await waitFor(() => !s.cameras.get('testpattern')!.running, 3000, 'encoder to stop');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 

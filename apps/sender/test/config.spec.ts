@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, readConfig } from '../src/index.js';
+
+describe('sender configuration', () => {
+  it('defaults to one 720p30 test pattern on the local signaling server', () => {
+    const config = readConfig({});
+    expect(config.logLevel).toBe('info');
+    expect(config.healthPort).toBe(8766);
+    expect(config.sender).toMatchObject({
+      signalingUrl: 'ws://localhost:8765',
+      codec: 'vp8',
+      encoder: 'auto',
+      cameras: [{ type: 'testpattern', id: 'testpattern', width: 1280, height: 720, fps: 30 }],
+      peer: {},
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = readConfig({
+      SIGNALING_URL: 'wss://robot.example/signal',
+      LOG_LEVEL: 'debug',
+      SENDER_TOKEN: 'secret',
+      SENDER_NAME: 'rover',
+      CAMERAS: 'testpattern:640x480@15,testpattern',
+      CODEC: 'h264',
+      BITRATE: '1500',
+      ENCODER: 'software',
+      KEYFRAME_INTERVAL: '4',
+      ICE_SERVERS: 'stun:stun.example:3478, turn:turn.example:3478',
+      ICE_USERNAME: 'u',
+      ICE_CREDENTIAL: 'p',
+      RTC_PORT_RANGE: '40000-40100',
+      ANNOUNCED_IPS: '192.0.2.10',
+      MAX_VIEWERS: '8',
+      HEALTH_PORT: '9000',
+      UNRELATED: 'ignored',
+    });
+    expect(config.sender).toEqual({
+      signalingUrl: 'wss://robot.example/signal',
+      token: 'secret',
+      name: 'rover',
+      cameras: [
+        { type: 'testpattern', id: 'testpattern', width: 640, height: 480, fps: 15 },
+        { type: 'testpattern', id: 'testpattern-1' },
+      ],
+      codec: 'h264',
+      encoder: 'software',
+      bitrateKbps: 1500,
+      keyframeIntervalSec: 4,
+      maxSessions: 8,
+      peer: {
+        iceServers: [
+          { urls: 'stun:stun.example:3478', username: 'u', credential: 'p' },
+          { urls: 'turn:turn.example:3478', username: 'u', credential: 'p' },
+        ],
+        icePortRange: [40000, 40100],
+        announcedAddresses: ['192.0.2.10'],
+      },
+    });
+    expect(config.healthPort).toBe(9000);
+  });
+
+  it.each([
+    [{ CODEC: 'av1' }, /CODEC="av1": .*"vp8"\|"h264"/],
+    [{ SIGNALING_URL: 'http://x' }, /SIGNALING_URL="http:\/\/x": must be a ws/],
+    [{ BITRATE: 'fast' }, /BITRATE="fast"/],
+    [{ BITRATE: '50' }, /BITRATE="50"/],
+    [{ RTC_PORT_RANGE: '5000' }, /RTC_PORT_RANGE="5000": must be MIN-MAX/],
+    [{ RTC_PORT_RANGE: '50000-40000' }, /RTC_PORT_RANGE="50000-40000": needs 1024/],
+    [{ CAMERAS: 'webcam' }, /CAMERAS: camera "webcam": unknown camera kind/],
+    [{ ENCODER: 'gpu' }, /ENCODER="gpu"/],
+  ])('rejects %j naming the variable', (env, message) => {
+    expect(() => readConfig(env)).toThrow(ConfigError);
+    expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(readConfig({ CODEC: '', CAMERAS: '' }).sender.codec).toBe('vp8');
+  });
+});
