@@ -22,6 +22,9 @@ const envSchema = z.object({
   MAX_MESSAGE_BYTES: positiveInt.optional(),
   MESSAGES_PER_SECOND: positiveInt.optional(),
   HEARTBEAT_MS: positiveInt.optional(),
+  ICE_SERVERS: list.optional(),
+  ICE_USERNAME: z.string().optional(),
+  ICE_CREDENTIAL: z.string().optional(),
 });
 
 export interface SignalAppConfig {
@@ -62,6 +65,15 @@ export function readConfig(env: NodeJS.ProcessEnv): SignalAppConfig {
       ...(e.MAX_MESSAGE_BYTES === undefined ? {} : { maxMessageBytes: e.MAX_MESSAGE_BYTES }),
       ...(e.MESSAGES_PER_SECOND === undefined ? {} : { messagesPerSecond: e.MESSAGES_PER_SECOND }),
       ...(e.HEARTBEAT_MS === undefined ? {} : { heartbeatMs: e.HEARTBEAT_MS }),
+      ...(e.ICE_SERVERS === undefined
+        ? {}
+        : {
+            whepIceServers: e.ICE_SERVERS.map((urls) => ({
+              urls,
+              ...(e.ICE_USERNAME === undefined ? {} : { username: e.ICE_USERNAME }),
+              ...(e.ICE_CREDENTIAL === undefined ? {} : { credential: e.ICE_CREDENTIAL }),
+            })),
+          }),
     },
   };
 }

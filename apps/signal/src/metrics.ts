@@ -23,6 +23,11 @@ export class SignalingMetrics {
     help: 'Viewer-sender sessions currently open',
     registers: [this.registry],
   });
+  readonly whepSessions = new Gauge({
+    name: 'robocam_whep_sessions',
+    help: 'WHEP sessions currently open',
+    registers: [this.registry],
+  });
   readonly routed = new Counter({
     name: 'robocam_messages_routed_total',
     help: 'Messages forwarded between peers, by type',

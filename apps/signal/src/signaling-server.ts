@@ -17,6 +17,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { silentLogger, type Logger } from './logger.js';
 import { SignalingMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limiter.js';
+import { WhepEndpoint, type WhepIceServer } from './whep.js';
 
 export interface SignalingServerSettings {
   /** TCP port for WebSocket and HTTP. Default 8765; 0 picks a free port. */
@@ -52,6 +53,10 @@ export interface SignalingServerSettings {
   logger?: Logger;
   /** Also export Node process metrics (CPU, memory, event loop) on /metrics. Default false. */
   processMetrics?: boolean;
+  /** ICE servers announced to WHEP clients (Link headers). Default none. */
+  whepIceServers?: WhepIceServer[];
+  /** How long WHEP waits for a sender's answer, in ms. Default 10 000. */
+  whepAnswerTimeoutMs?: number;
 }
 
 /** A running signaling server. */
@@ -70,16 +75,22 @@ export interface SignalingServer {
 
 type Role = 'viewer' | 'sender';
 
-interface Peer {
+/** Something messages can be delivered to: a WebSocket connection or a WHEP session. */
+interface Endpoint {
+  readonly remote: string;
+  readonly deliver: (message: ServerMessage) => void;
+}
+
+/** A registered viewer or sender. WHEP sessions are viewers without a WebSocket. */
+export interface Peer extends Endpoint {
   readonly id: string;
   readonly role: Role;
   readonly name: string;
-  readonly connection: Connection;
   cameras: SenderInfo['cameras'];
   readonly sessions: Set<string>;
 }
 
-interface Connection {
+interface Connection extends Endpoint {
   readonly socket: WebSocket;
   readonly remote: string;
   readonly bucket: TokenBucket;
@@ -126,17 +137,71 @@ export async function createSignalingServer({
   registrationTimeoutMs = 10_000,
   logger = silentLogger,
   processMetrics = false,
+  whepIceServers,
+  whepAnswerTimeoutMs,
 }: SignalingServerSettings = {}): Promise<SignalingServer> {
   const metrics = new SignalingMetrics(processMetrics);
   const connections = new Set<Connection>();
   const peers = new Map<string, Peer>();
   const sessions = new Map<string, Session>();
+  /** Names of senders seen since start: WHEP tells "not online yet" (503) from "unknown" (404). */
+  const sendersSeen = new Set<string>();
   const startedAt = Date.now();
   let closed = false;
 
+  const whep = new WhepEndpoint(
+    {
+      findSender(ref) {
+        for (const peer of peers.values()) {
+          if (peer.role === 'sender' && (ref === undefined || peer.id === ref || peer.name === ref))
+            return peer;
+        }
+        return undefined;
+      },
+      senderWasSeen: (name) => sendersSeen.has(name),
+      addViewer(deliver, remote) {
+        const peer: Peer = {
+          id: `w-${randomBytes(9).toString('base64url')}`,
+          role: 'viewer',
+          name: 'WHEP viewer',
+          remote,
+          deliver,
+          cameras: [],
+          sessions: new Set(),
+        };
+        peers.set(peer.id, peer);
+        updatePeerGauges();
+        metrics.whepSessions.inc();
+        return peer;
+      },
+      route(viewerId, message) {
+        const peer = peers.get(viewerId);
+        if (peer === undefined || message.type === 'hello') return;
+        route(peer, message);
+      },
+      removeViewer(viewerId) {
+        const peer = peers.get(viewerId);
+        if (peer === undefined) return;
+        metrics.whepSessions.dec();
+        removePeer(peer, 1000);
+      },
+    },
+    {
+      logger,
+      ...(viewerToken === undefined ? {} : { viewerToken }),
+      ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
+      ...(whepIceServers === undefined ? {} : { iceServers: whepIceServers }),
+      ...(whepAnswerTimeoutMs === undefined ? {} : { answerTimeoutMs: whepAnswerTimeoutMs }),
+    },
+  );
+
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, clientTracking: false });
   const http = createServer((request, response) => {
-    void handleHttp(request, response);
+    handleHttp(request, response).catch((error: unknown) => {
+      logger.error({ err: String(error), url: request.url }, 'HTTP request failed');
+      if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+      else response.end();
+    });
   });
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     handleUpgrade(request, socket, head);
@@ -177,6 +242,7 @@ export async function createSignalingServer({
       response.end(body);
       return;
     }
+    if (path !== undefined && (await whep.handle(request, response, path))) return;
     sendJson(response, 404, { error: 'not found' });
   }
 
@@ -208,6 +274,9 @@ export async function createSignalingServer({
     const connection: Connection = {
       socket,
       remote,
+      deliver: (message) => {
+        sendRaw(connection, message);
+      },
       bucket: new TokenBucket(messagesPerSecond, messageBurst),
       peer: undefined,
       alive: true,
@@ -300,7 +369,8 @@ export async function createSignalingServer({
       id: `${hello.role === 'sender' ? 's' : 'v'}-${randomBytes(9).toString('base64url')}`,
       role: hello.role,
       name: hello.name,
-      connection,
+      remote: connection.remote,
+      deliver: connection.deliver,
       cameras: hello.role === 'sender' ? (hello.cameras ?? []) : [],
       sessions: new Set(),
     };
@@ -327,7 +397,10 @@ export async function createSignalingServer({
       },
       'peer registered',
     );
-    if (peer.role === 'sender') broadcastToViewers({ type: 'sender-online', sender: senderInfo(peer) });
+    if (peer.role === 'sender') {
+      sendersSeen.add(peer.name);
+      broadcastToViewers({ type: 'sender-online', sender: senderInfo(peer) });
+    }
   }
 
   function route(peer: Peer, message: Exclude<ClientMessage, { type: 'hello' }>): void {
@@ -337,7 +410,7 @@ export async function createSignalingServer({
         return;
       case 'cameras':
         if (peer.role !== 'sender') {
-          reject(peer.connection, 'forbidden', 'only senders announce cameras', message.id);
+          reject(peer, 'forbidden', 'only senders announce cameras', message.id);
           return;
         }
         peer.cameras = message.cameras;
@@ -365,7 +438,7 @@ export async function createSignalingServer({
         return;
       case 'answer':
         if (peer.role !== 'sender') {
-          reject(peer.connection, 'forbidden', 'only senders answer offers', message.id, message.session);
+          reject(peer, 'forbidden', 'only senders answer offers', message.id, message.session);
           return;
         }
         forwardInSession(peer, message.session, message.id, (from) => ({ ...message, from }));
@@ -383,35 +456,29 @@ export async function createSignalingServer({
 
   function routeOffer(viewer: Peer, offer: ClientMessageOf<'offer'>): void {
     if (viewer.role !== 'viewer') {
-      reject(viewer.connection, 'forbidden', 'only viewers send offers', offer.id, offer.session);
+      reject(viewer, 'forbidden', 'only viewers send offers', offer.id, offer.session);
       return;
     }
     const sender = peers.get(offer.to);
     if (sender === undefined || sender.role !== 'sender') {
-      reject(viewer.connection, 'unknown-peer', 'no such sender is online', offer.id, offer.session);
+      reject(viewer, 'unknown-peer', 'no such sender is online', offer.id, offer.session);
       return;
     }
     const unknownCamera = offer.cameras.find((id) => !sender.cameras.some((camera) => camera.id === id));
     if (unknownCamera !== undefined) {
-      reject(
-        viewer.connection,
-        'bad-message',
-        `sender has no camera "${unknownCamera}"`,
-        offer.id,
-        offer.session,
-      );
+      reject(viewer, 'bad-message', `sender has no camera "${unknownCamera}"`, offer.id, offer.session);
       return;
     }
     const existing = sessions.get(offer.session);
     if (existing !== undefined) {
       // Re-offering on one's own session is renegotiation (e.g. ICE restart); anyone else's id is refused.
       if (existing.viewer !== viewer || existing.sender !== sender) {
-        reject(viewer.connection, 'session-exists', 'session id already in use', offer.id, offer.session);
+        reject(viewer, 'session-exists', 'session id already in use', offer.id, offer.session);
         return;
       }
     } else {
       if (viewer.sessions.size >= maxSessionsPerViewer || sender.sessions.size >= maxSessionsPerSender) {
-        reject(viewer.connection, 'server-full', 'too many sessions', offer.id, offer.session);
+        reject(viewer, 'server-full', 'too many sessions', offer.id, offer.session);
         return;
       }
       const session: Session = { id: offer.session, viewer, sender };
@@ -441,7 +508,7 @@ export async function createSignalingServer({
   ): Session | undefined {
     const session = sessions.get(sessionId);
     if (session === undefined || (session.viewer !== peer && session.sender !== peer)) {
-      reject(peer.connection, 'unknown-session', 'no such session for this peer', messageId, sessionId);
+      reject(peer, 'unknown-session', 'no such session for this peer', messageId, sessionId);
       return undefined;
     }
     const other = session.viewer === peer ? session.sender : session.viewer;
@@ -466,8 +533,10 @@ export async function createSignalingServer({
     clearTimeout(connection.registrationTimer);
     connections.delete(connection);
     metrics.connections.set(connections.size);
-    const peer = connection.peer;
-    if (peer === undefined) return;
+    if (connection.peer !== undefined) removePeer(connection.peer, code);
+  }
+
+  function removePeer(peer: Peer, code: number): void {
     peers.delete(peer.id);
     for (const sessionId of [...peer.sessions]) {
       const session = sessions.get(sessionId);
@@ -486,16 +555,10 @@ export async function createSignalingServer({
     logger.info({ peer: peer.id, role: peer.role, code }, 'peer left');
   }
 
-  function reject(
-    connection: Connection,
-    code: ErrorCode,
-    message: string,
-    ref?: string,
-    session?: string,
-  ): void {
+  function reject(to: Endpoint, code: ErrorCode, message: string, ref?: string, session?: string): void {
     metrics.rejected.inc({ reason: code });
-    logger.debug({ remote: connection.remote, peer: connection.peer?.id, code, ref }, 'message rejected');
-    sendRaw(connection, {
+    logger.debug({ remote: to.remote, code, ref }, 'message rejected');
+    to.deliver({
       type: 'error',
       code,
       message: message.slice(0, 1024),
@@ -505,7 +568,7 @@ export async function createSignalingServer({
   }
 
   function send(peer: Peer, message: ServerMessage): void {
-    sendRaw(peer.connection, message);
+    peer.deliver(message);
   }
 
   function sendRaw(connection: Connection, message: ServerMessage): void {
@@ -567,6 +630,7 @@ export async function createSignalingServer({
   async function shutdown(server: Server): Promise<void> {
     closed = true;
     clearInterval(heartbeat);
+    whep.close();
     logger.info({ connections: connections.size }, 'signaling server shutting down');
     const socketsClosed = [...connections].map(
       (connection) =>

@@ -279,8 +279,23 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     const log = childLogger(this.#logger, { session: offer.session, viewer: offer.from });
     const previous = this.#sessions.get(offer.session);
     if (previous !== undefined) {
-      // A repeated offer on a session renegotiates it (e.g. after the viewer's ICE failed):
-      // a fresh peer connection is simpler and as fast as an ICE restart with ICE-lite.
+      // A repeated offer on a session renegotiates it, e.g. an ICE restart after a network change.
+      // The running peer connection keeps its DTLS session; if it cannot take the offer, a fresh
+      // session replaces it.
+      const sameCameras = offer.cameras.join() === previous.cameras.map((camera) => camera.id).join();
+      if (sameCameras && !previous.closed) {
+        try {
+          const sdp = await previous.renegotiate(offer.sdp);
+          this.#client.send({ type: 'answer', session: offer.session, sdp });
+          log.info({}, 'renegotiated session');
+          return;
+        } catch (error) {
+          log.warn(
+            { err: error instanceof Error ? error.message : String(error) },
+            'renegotiation failed, starting over',
+          );
+        }
+      }
       await previous.close('renegotiated');
     }
     const cameras = offer.cameras.map((id) => this.#cameras.get(id));

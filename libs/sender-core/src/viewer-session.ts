@@ -164,6 +164,26 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     return sdp;
   }
 
+  /**
+   * Applies a new offer on the running peer connection (e.g. an ICE restart: new credentials,
+   * same DTLS session) and returns the answer. Throws if the offer changes the tracks.
+   */
+  async renegotiate(offerSdp: string): Promise<string> {
+    const pc = this.#pc;
+    if (pc === undefined || this.#closed) throw new SenderError('session-closed', 'session is not running');
+    await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    const transceivers = pc.getTransceivers().filter((transceiver) => transceiver.kind === 'video');
+    if (transceivers.length !== this.cameras.length) {
+      throw new SenderError('bad-offer', 'a renegotiation cannot change the cameras of a session');
+    }
+    for (const transceiver of transceivers) transceiver.setDirection('sendonly');
+    await pc.setLocalDescription(await pc.createAnswer());
+    await waitForGathering(pc, 3000);
+    const sdp = pc.localDescription?.sdp;
+    if (sdp === undefined) throw new SenderError('negotiation-failed', 'no local description');
+    return sdp;
+  }
+
   /** Adds a trickled remote candidate (null = end of candidates). */
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     const pc = this.#pc;
