@@ -72,7 +72,14 @@ export class WeriftViewer {
   }
 
   /** Negotiates a session for `cameras` and resolves when the peer connection is connected. */
-  async watch(senderId: string, cameras: string[], codec: 'vp8' | 'h264'): Promise<void> {
+  async watch(
+    senderId: string,
+    cameras: string[],
+    codec: 'vp8' | 'h264',
+    {
+      rewriteAnswer = (sdp: string) => sdp,
+    }: { rewriteAnswer?: (sdp: string) => string | Promise<string> } = {},
+  ): Promise<void> {
     const pc = new RTCPeerConnection({
       // Without a STUN server werift falls back to a public one, whose DNS lookup hangs offline and
       // keeps the process alive; a loopback address fails at once instead.
@@ -181,7 +188,7 @@ export class WeriftViewer {
     this.client.send({ type: 'offer', session: this.session, to: senderId, cameras, sdp: offer });
     connected.catch(() => undefined); // awaited below; avoid an unhandled rejection if the answer fails first
     try {
-      await pc.setRemoteDescription({ type: 'answer', sdp: await answered });
+      await pc.setRemoteDescription({ type: 'answer', sdp: await rewriteAnswer(await answered) });
       await connected;
     } finally {
       for (const timer of timers) clearTimeout(timer);

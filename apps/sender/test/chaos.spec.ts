@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { WeriftViewer, type ReceivedTrack } from '../../../libs/sender-core/test/support/werift-viewer.js';
+import { LossyRelay, startApp, waitForHttp, type AppProcess } from './support/processes.js';
+
+// Chaos against the apps as users run them (separate processes), with werift viewers that decode
+// what they receive. Runs inside ../shared/netns/run-isolated.sh (npm test does).
+
+const signalPort = 20_000 + Math.floor(Math.random() * 10_000);
+const healthPort = signalPort + 1;
+const signalingUrl = `ws://127.0.0.1:${signalPort}`;
+const cameras = 'testpattern:320x240@30';
+const processes: AppProcess[] = [];
+const viewers: WeriftViewer[] = [];
+
+function start(app: 'signal' | 'sender', env: Record<string, string> = {}): AppProcess {
+  const process_ =
+    app === 'signal'
+      ? startApp('signal', { PORT: String(signalPort), HOST: '127.0.0.1', ...env })
+      : startApp('sender', {
+          SIGNALING_URL: signalingUrl,
+          HEALTH_PORT: String(healthPort),
+          CAMERAS: cameras,
+          ...env,
+        });
+  processes.push(process_);
+  return process_;
+}
+
+async function kill9(app: AppProcess): Promise<void> {
+  app.child.kill('SIGKILL');
+  await app.exited;
+}
+
+async function viewer(options?: Parameters<WeriftViewer['watch']>[3]): Promise<WeriftViewer> {
+  const v = await WeriftViewer.connect(signalingUrl);
+  viewers.push(v);
+  await v.watch(await v.senderId(10_000), ['testpattern'], 'vp8', options);
+  return v;
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<number> {
+  const started = performance.now();
+  while (!predicate()) {
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return performance.now() - started;
+}
+
+/** Largest gap between decoded frames in [from, to], and the frame rate there. */
+function playback(
+  track: ReceivedTrack,
+  from: number,
+  to: number,
+): { fps: number; maxGapMs: number; freezes: number } {
+  const times = track.frames.map((f) => f.receivedAtMono).filter((t) => t >= from && t <= to);
+  let maxGapMs = 0;
+  let freezes = 0;
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i]! - times[i - 1]!;
+    maxGapMs = Math.max(maxGapMs, gap);
+    if (gap > 200) freezes += 1;
+  }
+  return { fps: (times.length * 1000) / (to - from), maxGapMs, freezes };
+}
+
+function log(line: string): void {
+  process.stdout.write(`chaos: ${line}\n`);
+}
+
+afterEach(async () => {
+  await Promise.all(viewers.splice(0).map((v) => v.close()));
+  for (const app of processes.splice(0)) {
+    if (app.child.exitCode === null && app.child.signalCode === null) {
+      app.child.kill('SIGTERM');
+      await app.exited;
+    }
+  }
+});
+
+describe('chaos', () => {
+  it('keeps playing through a kill -9 of the signaling server; the sender re-registers within 5 s', async () => {
+    const signal = start('signal');
+    start('sender');
+    await waitForHttp(`http://127.0.0.1:${healthPort}/healthz`, 10_000);
+    const v = await viewer();
+    const track = v.tracks[0]!;
+    await waitFor(() => track.frames.length > 10, 5000, 'frames');
+
+    const killedAt = performance.now();
+    await kill9(signal);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    start('signal');
+    const restartedAt = performance.now();
+    const reRegisteredMs = await waitForHttp(`http://127.0.0.1:${healthPort}/healthz`, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const during = playback(track, killedAt, performance.now());
+    log(
+      `signal kill -9: sender re-registered ${Math.round(reRegisteredMs)} ms after restart; media meanwhile ${during.fps.toFixed(1)} fps, max gap ${Math.round(during.maxGapMs)} ms`,
+    );
+    expect(reRegisteredMs).toBeLessThan(5000);
+    // Media never depended on the signaling server: no freeze at all.
+    expect(during.freezes).toBe(0);
+    expect(during.fps).toBeGreaterThan(25);
+    expect(performance.now() - restartedAt).toBeLessThan(6000);
+
+    // A new viewer can join through the restarted server.
+    const late = await viewer();
+    await waitFor(
+      () => late.tracks[0]!.frames.length > 0,
+      3000,
+      'frames for a viewer joining after the restart',
+    );
+  });
+
+  it('resumes within 5 s after a kill -9 and restart of the sender', async () => {
+    start('signal');
+    const sender = start('sender');
+    await waitForHttp(`http://127.0.0.1:${healthPort}/healthz`, 10_000);
+    const before = await viewer();
+    await waitFor(() => before.tracks[0]!.frames.length > 10, 5000, 'frames');
+
+    await kill9(sender);
+    start('sender');
+    const restartedAt = performance.now();
+    // The viewer notices the new sender (sender-online) and negotiates a new session.
+    const after = await viewer();
+    await waitFor(() => after.tracks[0]!.frames.length > 0, 5000, 'frames from the restarted sender');
+    const resumeMs = performance.now() - restartedAt;
+    log(`sender kill -9: video resumed ${Math.round(resumeMs)} ms after the sender restarted`);
+    expect(resumeMs).toBeLessThan(5000);
+  });
+
+  it('keeps playing over a link with 5 % loss and 50 ± 10 ms delay (NACK and PLI at work)', async () => {
+    start('signal');
+    start('sender');
+    await waitForHttp(`http://127.0.0.1:${healthPort}/healthz`, 10_000);
+    let relay: LossyRelay | undefined;
+    try {
+      const v = await viewer({
+        rewriteAnswer: async (sdp) => {
+          // Point the viewer at the relay instead of the sender's host candidate.
+          const match = / (127\.0\.0\.2) (\d+) typ host/.exec(sdp);
+          if (match === null) throw new Error('no host candidate in the answer');
+          relay = await LossyRelay.start(
+            { address: '127.0.0.2', port: Number(match[2]) },
+            { loss: 0, delayMs: 0, jitterMs: 0 },
+          );
+          return sdp.replaceAll(` 127.0.0.2 ${match[2]} typ host`, ` 127.0.0.2 ${relay.port} typ host`);
+        },
+      });
+      const track = v.tracks[0]!;
+      await waitFor(() => track.frames.length > 0, 5000, 'first frame through the relay');
+      // werift's DTLS handshake does not survive heavy loss; impair the established stream.
+      relay!.impair({ loss: 0.05, delayMs: 50, jitterMs: 10 });
+      const from = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      const result = playback(track, from, performance.now());
+      const stats = (await (await fetch(`http://127.0.0.1:${healthPort}/stats`)).json()) as {
+        cameras: { keyframes: Record<string, number>; keyframeRequestsCoalesced: number }[];
+        sessions: { nacksReceived: number; plisReceived: number }[];
+      };
+      const session = stats.sessions[0]!;
+      log(
+        `5 % loss, 50±10 ms: ${result.fps.toFixed(1)} fps decoded, ${result.freezes} freezes > 200 ms, max gap ${Math.round(result.maxGapMs)} ms, ` +
+          `relay dropped ${relay?.dropped ?? 0} of ${(relay?.dropped ?? 0) + (relay?.forwarded ?? 0)} datagrams, ` +
+          `sender saw ${session.nacksReceived} NACKs and ${session.plisReceived} PLIs, keyframes ${JSON.stringify(stats.cameras[0]!.keyframes)}`,
+      );
+      expect(relay!.dropped).toBeGreaterThan(0);
+      expect(session.nacksReceived).toBeGreaterThan(0);
+      // Playback continues: most frames arrive decodable thanks to retransmissions and keyframes.
+      expect(result.fps).toBeGreaterThan(15);
+      expect(result.maxGapMs).toBeLessThan(2000);
+    } finally {
+      relay?.close();
+    }
+  });
+});
