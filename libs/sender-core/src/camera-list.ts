@@ -5,7 +5,8 @@ const MODE = /^(\d+)x(\d+)(?:@(\d+(?:\.\d+)?))?$/;
 
 /**
  * Parses a camera list as apps take it from the environment, e.g.
- * `testpattern:1280x720@30,testpattern:640x480`. Each entry is `KIND[:WIDTHxHEIGHT[@FPS]]`.
+ * `/dev/video0:1280x720@30,/dev/video2:640x480@15,testpattern`. Each entry is
+ * `KIND[:WIDTHxHEIGHT[@FPS]]` where KIND is `testpattern` or a V4L2 device path.
  * Throws a {@link ConfigurationError} naming the bad entry and the accepted forms.
  */
 export function parseCameraList(list: string): CameraSpec[] {
@@ -20,13 +21,16 @@ export function parseCameraList(list: string): CameraSpec[] {
     const kind = separator === -1 ? entry : entry.slice(0, separator);
     const mode = separator === -1 ? undefined : entry.slice(separator + 1);
     const size = mode === undefined ? {} : parseMode(entry, mode);
+    if (kind.startsWith('/dev/')) {
+      return { type: 'v4l2', device: kind, ...size };
+    }
     if (kind === 'testpattern') {
       const id = testPatterns === 0 ? 'testpattern' : `testpattern-${testPatterns}`;
       testPatterns += 1;
       return { type: 'testpattern', id, ...size };
     }
     throw new ConfigurationError(
-      `camera "${entry}": unknown camera kind "${kind}"; accepted: testpattern[:WIDTHxHEIGHT[@FPS]]`,
+      `camera "${entry}": unknown camera kind "${kind}"; accepted: testpattern[:WIDTHxHEIGHT[@FPS]] or /dev/videoN[:WIDTHxHEIGHT[@FPS]]`,
     );
   });
 }

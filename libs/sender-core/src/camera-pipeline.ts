@@ -5,6 +5,7 @@ import type { RtpPacket } from 'werift';
 import { VideoEncoder, type EncodedFrame, type EncoderPreference, type VideoCodec } from './encoder.js';
 import { InvalidStateError } from './errors.js';
 import { KeyframeScheduler, type KeyframeReason } from './keyframe-scheduler.js';
+import { LostCameraCard } from './lost-camera-card.js';
 import { debugLogger, type Logger } from './logger.js';
 import { RtpPacketizer } from './rtp-packetizer.js';
 import type { RawVideoFrame, SourceStatus, VideoSource } from './video-source.js';
@@ -104,8 +105,13 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#handleFrame(frame);
   };
   readonly #onStatus = (status: SourceStatus, detail?: string): void => {
+    if (status === 'lost' && this.running) this.#lostCard.start();
+    else if (status === 'live') this.#lostCard.stop();
+    this.#statusDetail = detail;
     this.emit('status', status, detail);
   };
+  readonly #lostCard: LostCameraCard;
+  #statusDetail: string | undefined;
 
   constructor(settings: CameraPipelineSettings) {
     super();
@@ -117,12 +123,15 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#bitrateKbps = settings.bitrateKbps;
     this.#logger = settings.logger ?? debugLogger();
     this.#keyframes = new KeyframeScheduler({ minIntervalMs: settings.keyframeMinIntervalMs ?? 300 });
+    this.#lostCard = new LostCameraCard(this.source, this.label, (frame) => {
+      this.#handleFrame(frame);
+    });
     this.source.on('status', this.#onStatus);
   }
 
   /** What viewers are told about this camera. */
   get info(): CameraInfo {
-    const detail = this.source.status === 'lost' ? 'camera lost' : undefined;
+    const detail = this.source.status === 'lost' ? (this.#statusDetail ?? 'camera lost') : undefined;
     return {
       id: this.id,
       label: this.label,
@@ -131,7 +140,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       fps: this.source.fps,
       codec: this.codec,
       status: this.source.status === 'lost' ? 'lost' : this.#users > 0 ? 'live' : 'idle',
-      ...(detail === undefined ? {} : { detail }),
+      ...(detail === undefined ? {} : { detail: detail.slice(0, 256) }),
     };
   }
 
@@ -233,6 +242,10 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
 
   async #start(): Promise<void> {
     const { source } = this;
+    source.on('frame', this.#onFrame);
+    // A camera settles its real size while starting; the encoder must be made for that size.
+    await source.start();
+    if (source.status === 'lost') this.#lostCard.start();
     const encoder = await VideoEncoder.create({
       codec: this.codec,
       width: source.width,
@@ -245,7 +258,9 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
         : { keyframeIntervalSec: this.#settings.keyframeIntervalSec }),
     });
     if (this.#closed || this.#users === 0) {
-      await encoder.close();
+      source.off('frame', this.#onFrame);
+      this.#lostCard.stop();
+      await Promise.all([encoder.close(), source.stop()]);
       return;
     }
     this.#encoder = encoder;
@@ -253,8 +268,6 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#keyframes.reset();
     this.#keyframes.request('first');
     this.#encoderStarts += 1;
-    source.on('frame', this.#onFrame);
-    await source.start();
     this.#logger.info(
       {
         camera: this.id,
@@ -278,6 +291,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#packetizer = undefined;
     this.#h264ProfileLevelId = encoder.h264ProfileLevelId;
     this.source.off('frame', this.#onFrame);
+    this.#lostCard.stop();
     this.#stopping = Promise.all([this.source.stop(), encoder.close()]).then(() => undefined);
     await this.#stopping;
     this.#stopping = undefined;
@@ -290,6 +304,11 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     const encoder = this.#encoder;
     const packetizer = this.#packetizer;
     if (encoder === undefined || packetizer === undefined) return;
+    if (frame.width !== encoder.settings.width || frame.height !== encoder.settings.height) {
+      // Sources keep their negotiated size; a frame of another size cannot go into this encoder.
+      this.#counters.framesDropped += 1;
+      return;
+    }
     if (this.#encoding) {
       // Latest frame wins: queuing behind a busy encoder would only add latency.
       this.#counters.framesDropped += 1;

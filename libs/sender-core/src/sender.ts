@@ -9,6 +9,7 @@ import {
   type SignalingState,
   type WebSocketConstructor,
 } from '@robocam/protocol';
+import { V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { EncoderPreference, VideoCodec } from './encoder.js';
@@ -32,6 +33,20 @@ export type CameraSpec =
       height?: number;
       /** Default 30. */
       fps?: number;
+    }
+  | {
+      type: 'v4l2';
+      /** Camera id. Default: the device name, e.g. `video0`. */
+      id?: string;
+      label?: string;
+      /** Device node, e.g. `/dev/video0`. */
+      device: string;
+      /** Requested size and rate; the closest mode the camera offers is used. Default 1280x720@30. */
+      width?: number;
+      height?: number;
+      fps?: number;
+      /** Pixel format: 'auto' (MJPEG for large sizes on USB cameras, raw otherwise), 'mjpeg', 'yuyv', … */
+      format?: V4l2CameraSettings['format'];
     }
   | {
       type: 'source';
@@ -201,6 +216,21 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
         ...(spec.width === undefined ? {} : { width: spec.width }),
         ...(spec.height === undefined ? {} : { height: spec.height }),
         ...(spec.fps === undefined ? {} : { fps: spec.fps }),
+      });
+    } else if (spec.type === 'v4l2') {
+      id =
+        spec.id ??
+        spec.device
+          .replace(/^\/dev\//, '')
+          .replace(/[^a-z0-9_-]/gi, '-')
+          .toLowerCase();
+      label = spec.label ?? spec.device;
+      source = new V4l2Camera({
+        device: spec.device,
+        ...(spec.width === undefined ? {} : { width: spec.width }),
+        ...(spec.height === undefined ? {} : { height: spec.height }),
+        ...(spec.fps === undefined ? {} : { fps: spec.fps }),
+        ...(spec.format === undefined ? {} : { format: spec.format }),
       });
     } else {
       id = spec.id;

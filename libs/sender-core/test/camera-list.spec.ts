@@ -13,6 +13,17 @@ describe('parseCameraList', () => {
     ]);
   });
 
+  it('parses V4L2 devices next to test patterns', () => {
+    expect(parseCameraList('/dev/video0:1280x720@30,/dev/video2:640x480@15,testpattern')).toEqual([
+      { type: 'v4l2', device: '/dev/video0', width: 1280, height: 720, fps: 30 },
+      { type: 'v4l2', device: '/dev/video2', width: 640, height: 480, fps: 15 },
+      { type: 'testpattern', id: 'testpattern' },
+    ]);
+    expect(parseCameraList('/dev/v4l/by-id/usb-cam-video-index0')).toEqual([
+      { type: 'v4l2', device: '/dev/v4l/by-id/usb-cam-video-index0' },
+    ]);
+  });
+
   it.each([
     ['', /empty/],
     [',,', /empty/],

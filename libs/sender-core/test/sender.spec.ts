@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
 import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
 import { expectedBarColors, i420Layout } from '@robocam/testpattern';
-import { Sender, type CameraSpec, type VideoCodec } from '../src/index.js';
+import { Sender, TestPatternSource, type CameraSpec, type VideoCodec } from '../src/index.js';
 import { WeriftViewer, type ReceivedFrame } from './support/werift-viewer.js';
 
 // Real everything: signaling server, sender core, werift viewers decoding with node-av. Run inside
@@ -39,6 +41,13 @@ async function watch(codec: VideoCodec, cameras = ['testpattern']): Promise<Weri
   viewers.push(viewer);
   await viewer.watch(await viewer.senderId(), cameras, codec);
   return viewer;
+}
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+function rssAfterGc(): number {
+  collectGarbage();
+  return process.memoryUsage().rss;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -229,6 +238,141 @@ describe('viewer liveness', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+});
+
+describe('slow viewer', () => {
+  it('does not raise latency or memory for the others when one viewer stops reading', async () => {
+    sender = new Sender({
+      signalingUrl: server.url,
+      cameras: [{ type: 'testpattern', width: 640, height: 480, fps: 30 }],
+      peer: { silenceTimeoutMs: 60_000 },
+    });
+    await sender.start();
+    const s = sender;
+    const healthy = await watch('vp8');
+    const track = healthy.tracks[0]!;
+    await waitFor(() => track.frames.length > 30, 5000, 'frames');
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./support/viewer-process.ts', import.meta.url)), server.url],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('child viewer did not play')), 15_000);
+        child.stdout.on('data', (data: Buffer) => {
+          if (data.toString().includes('playing')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const latency = (from: number) => {
+        const values = track.frames
+          .filter((f) => f.receivedAtMono >= from && f.timecode !== undefined)
+          .map((f) => f.receivedAt - f.timecode!.timestampMs)
+          .sort((a, b) => a - b);
+        return {
+          p50: values[Math.floor(values.length / 2)]!,
+          p95: values[Math.floor(values.length * 0.95)]!,
+          n: values.length,
+        };
+      };
+      // Two equal periods, normal then with the other viewer frozen: memory growth caused by the
+      // frozen viewer would show as extra growth in the second (the first includes warm-up).
+      const rssStart = rssAfterGc();
+      let mark = performance.now();
+      await sleep(5000);
+      const before = latency(mark);
+      const rssBefore = rssAfterGc();
+
+      child.kill('SIGSTOP'); // stops reading: its socket buffer fills, datagrams to it are dropped
+      mark = performance.now();
+      await sleep(5000);
+      const during = latency(mark);
+      const rssDuring = rssAfterGc();
+      expect(s.sessions.size).toBe(2);
+      process.stdout.write(
+        `slow viewer: healthy viewer latency p50/p95 ${before.p50}/${before.p95} ms before, ${during.p50}/${during.p95} ms while the other is frozen; ` +
+          `RSS growth ${Math.round((rssBefore - rssStart) / 2 ** 20)} MiB in 5 s before, ${Math.round((rssDuring - rssBefore) / 2 ** 20)} MiB in 5 s frozen\n`,
+      );
+      // Bounds leave room for a loaded 2-core CI machine; a sender that queued for the frozen viewer
+      // would show seconds of added latency and a stall, not tens of milliseconds.
+      expect(during.n).toBeGreaterThan(100);
+      expect(during.p50).toBeLessThan(before.p50 + 15);
+      expect(during.p95).toBeLessThan(Math.max(200, 2 * before.p95 + 30));
+      expect(rssDuring - rssBefore).toBeLessThan(Math.max(0, rssBefore - rssStart) + 16 * 2 ** 20);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+/** A camera that can be unplugged by the test: the test pattern, silenced and reported lost. */
+class UnpluggableCamera extends TestPatternSource {
+  #unplugged = false;
+  #statusOverride: 'lost' | undefined;
+
+  constructor() {
+    super({ width: 320, height: 240, fps: 30 });
+    const emit = this.emit.bind(this);
+    // Frames stop while unplugged, as a vanished device's would.
+    this.emit = ((event: string, ...args: unknown[]) =>
+      event === 'frame' && this.#unplugged
+        ? false
+        : emit(event as 'frame', ...(args as [never])));
+  }
+
+  override get status() {
+    return this.#statusOverride ?? super.status;
+  }
+
+  unplug(): void {
+    this.#unplugged = true;
+    this.#statusOverride = 'lost';
+    this.emit('status', 'lost', 'device unplugged');
+  }
+
+  replug(): void {
+    this.#unplugged = false;
+    this.#statusOverride = undefined;
+    this.emit('status', 'live');
+  }
+}
+
+describe('camera lost', () => {
+  it('shows a "camera lost" picture instead of freezing, and tells viewers', async () => {
+    const camera = new UnpluggableCamera();
+    sender = new Sender({
+      signalingUrl: server.url,
+      cameras: [{ type: 'source', id: 'arm', label: 'Arm', source: camera }],
+    });
+    await sender.start();
+    const viewer = await watch('vp8', ['arm']);
+    const track = viewer.tracks[0]!;
+    await waitFor(() => track.frames.length > 10, 3000, 'frames');
+
+    const statuses: string[] = [];
+    viewer.client.on('sender-online', ({ sender: info }) =>
+      statuses.push(`${info.cameras[0]!.status}:${info.cameras[0]!.detail ?? ''}`),
+    );
+    camera.unplug();
+    const lostAt = performance.now();
+    await sleep(1500);
+    const during = track.frames.filter((f) => f.receivedAtMono > lostAt + 200);
+    // The card keeps the stream going at the camera's rate, with a live timecode.
+    expect(during.length).toBeGreaterThan(25);
+    expect(during.every((f) => f.timecode !== undefined)).toBe(true);
+    expect(statuses).toContain('lost:device unplugged');
+    expect([...viewer.client.senders.values()][0]!.cameras[0]).toMatchObject({ status: 'lost' });
+
+    camera.replug();
+    await waitFor(() => statuses.at(-1) === 'live:', 2000, 'live again');
+    const count = track.frames.length;
+    await waitFor(() => track.frames.length > count + 10, 2000, 'frames after the replug');
   });
 });
 
