@@ -6,15 +6,36 @@ export NX_DAEMON="${NX_DAEMON:-false}" NX_NO_CLOUD=true
 
 node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error(`robocam needs Node >= 24 (found ${process.version}); see .nvmrc`); process.exit(1) }'
 
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "workspace checks: nx sync, prettier, lint, typecheck, build"
 npx nx sync:check
 npx prettier --check .
 npx nx run-many -t lint typecheck build --outputStyle=static
 
 # WebRTC tests must not touch a real interface: on the project's machines they run in a private
 # network namespace (../shared/netns). Elsewhere they run as they are.
+SHARED=../shared
 ISOLATE=()
-if [ -x ../shared/netns/run-isolated.sh ]; then ISOLATE=(../shared/netns/run-isolated.sh); fi
-"${ISOLATE[@]}" npx nx run-many -t test --outputStyle=static --skip-nx-cache
+if [ -x "$SHARED/netns/run-isolated.sh" ]; then ISOLATE=("$SHARED/netns/run-isolated.sh"); fi
 
+step "unit, integration, chaos and browser end-to-end tests"
+"${ISOLATE[@]}" npx nx run-many -t test e2e --outputStyle=static --skip-nx-cache --parallel=1
+
+step "packages: what npm pack publishes, and @robocam/sender used from a scratch project"
 node scripts/check-packs.mjs
 node scripts/check-scratch-import.mjs
+
+# A real V4L2 driver (vivid in a throw-away VM) and the Docker images (podman) need the project's
+# helpers in ../shared; CI always has them.
+if [ -d "$SHARED/v4l2vm" ] && [ -d "$SHARED/oci" ]; then
+  step "V4L2 device tests in a VM (vivid)"
+  npx nx run-many -t test-device --outputStyle=static --parallel=1
+  step "Docker images: build, start, stream, stop"
+  bash docker/verify.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs $SHARED/v4l2vm and $SHARED/oci beside the repository" >&2
+  exit 1
+else
+  echo "skipped the V4L2 device and Docker image tests: they need $SHARED (the project's machines)"
+fi

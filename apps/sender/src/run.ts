@@ -1,4 +1,4 @@
-import { Sender } from '@robocam/sender';
+import { Sender, setFfmpegLogLevel } from '@robocam/sender';
 import { pino } from 'pino';
 import { ConfigError, readConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
@@ -15,6 +15,8 @@ try {
 }
 
 const logger = pino({ name: 'robocam-sender', level: config.logLevel });
+// FFmpeg prints to stderr on its own; keep it to errors unless debugging.
+setFfmpegLogLevel(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'info' : 'error');
 const sender = new Sender({ ...config.sender, logger });
 const health = await startHealthServer(sender, config.healthPort);
 logger.info(

@@ -36,3 +36,5 @@ export type { KeyframeReason, KeyframeSchedulerSettings } from './keyframe-sched
 export { RtpPacketizer, VIDEO_CLOCK_RATE } from './rtp-packetizer.js';
 export { SenderError, InvalidStateError, ConfigurationError } from './errors.js';
 export type { Logger } from './logger.js';
+export { setFfmpegLogLevel } from './ffmpeg-log.js';
+export type { FfmpegLogLevel } from './ffmpeg-log.js';
