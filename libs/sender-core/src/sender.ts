@@ -210,7 +210,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     let source: VideoSource;
     if (spec.type === 'testpattern') {
       id = spec.id ?? (index === 0 ? 'testpattern' : `testpattern-${index}`);
-      label = spec.label ?? 'Test pattern';
+      label = spec.label ?? (index === 0 ? 'Test pattern' : `Test pattern ${index + 1}`);
       source = new TestPatternSource({
         label: label.toUpperCase(),
         ...(spec.width === undefined ? {} : { width: spec.width }),

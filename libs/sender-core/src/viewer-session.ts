@@ -93,6 +93,8 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
   #closed = false;
   #connectTimer: NodeJS.Timeout | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
+  /** Candidates that arrived before the peer connection existed (trickle races the answer). */
+  readonly #earlyCandidates: IceCandidate[] = [];
   #lastRtcpAt = 0;
   readonly #counters = { packetsSent: 0, bytesSent: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0 };
   readonly #rtpSenders: RTCRtpSender[] = [];
@@ -138,6 +140,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     });
 
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    for (const candidate of this.#earlyCandidates.splice(0)) await this.addCandidate(candidate);
     const transceivers = pc.getTransceivers().filter((transceiver) => transceiver.kind === 'video');
     if (transceivers.length !== cameras.length) {
       throw new SenderError(
@@ -187,7 +190,11 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
   /** Adds a trickled remote candidate (null = end of candidates). */
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     const pc = this.#pc;
-    if (pc === undefined || this.#closed || candidate === null || candidate.candidate === '') return;
+    if (this.#closed || candidate === null || candidate.candidate === '') return;
+    if (pc?.remoteDescription == null) {
+      if (this.#earlyCandidates.length < 64) this.#earlyCandidates.push(candidate);
+      return;
+    }
     await pc.addIceCandidate({
       candidate: candidate.candidate,
       sdpMid: candidate.sdpMid ?? undefined,

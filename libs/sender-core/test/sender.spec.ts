@@ -320,10 +320,8 @@ class UnpluggableCamera extends TestPatternSource {
     super({ width: 320, height: 240, fps: 30 });
     const emit = this.emit.bind(this);
     // Frames stop while unplugged, as a vanished device's would.
-    this.emit = ((event: string, ...args: unknown[]) =>
-      event === 'frame' && this.#unplugged
-        ? false
-        : emit(event as 'frame', ...(args as [never])));
+    this.emit = (event: string, ...args: unknown[]) =>
+      event === 'frame' && this.#unplugged ? false : emit(event as 'frame', ...(args as [never]));
   }
 
   override get status() {

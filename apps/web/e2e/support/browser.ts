@@ -1,0 +1,181 @@
+import { accessSync, appendFileSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
+import type { RobocamHook } from '../../src/client/test-hook.js';
+import type { TileSnapshot } from '../../src/client/tile.js';
+import { ARTIFACTS, waitFor } from './services.js';
+
+export type { RobocamHook, TileSnapshot };
+
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/snap/bin/chromium',
+];
+
+/**
+ * The Chromium binary to test with: CHROMIUM_PATH, else a system install. Throws (the suite fails,
+ * it is never skipped) with what to do when there is none.
+ */
+export function findChromium(): string {
+  const fromEnv = process.env.CHROMIUM_PATH;
+  const candidates = fromEnv !== undefined && fromEnv !== '' ? [fromEnv] : CANDIDATES;
+  for (const path of candidates) {
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // try the next one
+    }
+  }
+  const install =
+    'The web viewer’s end-to-end tests need a real browser: install Chromium with `apt-get install chromium` ' +
+    '(Debian/Ubuntu; `bash scripts/install-system-deps.sh` does it), or set CHROMIUM_PATH to a Chromium or Chrome binary.';
+  throw new Error(
+    fromEnv !== undefined && fromEnv !== ''
+      ? `CHROMIUM_PATH=${fromEnv} is not an executable file. ${install}`
+      : `No Chromium found (looked at ${CANDIDATES.join(', ')}). ${install}`,
+  );
+}
+
+/** Launches headless Chromium with the flags WebRTC tests need on a machine without a GPU. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: findChromium(),
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+      // Raw host addresses instead of .local names: werift would spend 10 s on an mDNS lookup.
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+}
+
+/**
+ * Opens the viewer in a new tab: of `browser` in a fresh context (own storage and window), or of an
+ * existing context. The page's console goes to artifacts/e2e/<suite>-browser.log.
+ */
+export async function openViewer(
+  browser: Browser | BrowserContext,
+  url: string,
+  suite: string,
+  options: BrowserContextOptions = {},
+): Promise<Page> {
+  const context =
+    'newContext' in browser
+      ? await browser.newContext({ viewport: { width: 1280, height: 720 }, ...options })
+      : browser;
+  const page = await context.newPage();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const log = join(ARTIFACTS, `${suite}-browser.log`);
+  page.on('console', (message) => {
+    appendFileSync(log, `${new Date().toISOString()} [${message.type()}] ${message.text()}\n`);
+  });
+  page.on('pageerror', (error) => {
+    appendFileSync(log, `${new Date().toISOString()} [pageerror] ${error.message}\n`);
+  });
+  await page.goto(url);
+  return page;
+}
+
+/** The test hook's tiles (`window.robocam.tiles`), with the page's clock. */
+export async function readTiles(page: Page): Promise<{ now: number; tiles: TileSnapshot[] }> {
+  return page.evaluate(() => ({ now: performance.now(), tiles: window.robocam?.tiles ?? [] }));
+}
+
+/** The tile of `camera`, waiting for it to exist. */
+export async function tileOf(page: Page, camera: string): Promise<TileSnapshot> {
+  return waitFor(
+    `a tile for ${camera}`,
+    async () => (await readTiles(page)).tiles.find((tile) => tile.camera === camera),
+    {
+      timeoutMs: 10_000,
+    },
+  );
+}
+
+/** Waits until `camera`'s tile satisfies `predicate`; returns that snapshot. */
+export async function waitForTile(
+  page: Page,
+  camera: string,
+  what: string,
+  predicate: (tile: TileSnapshot) => boolean,
+  timeoutMs = 10_000,
+): Promise<TileSnapshot> {
+  let last: TileSnapshot | undefined;
+  try {
+    return await waitFor(
+      `${camera}: ${what}`,
+      async () => {
+        last = (await readTiles(page)).tiles.find((tile) => tile.camera === camera);
+        return last !== undefined && predicate(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last state: ${JSON.stringify(last)}`, { cause: error });
+  }
+}
+
+/** A tile that is live and presenting frames. */
+export const isLive = (tile: TileSnapshot): boolean => tile.status === 'live' && tile.framesPresented > 0;
+
+/**
+ * Averages the colour of squares of the displayed video of `camera`, drawn at its own size into a
+ * canvas (what the decoder produced, before any scaling on screen).
+ */
+export async function sampleVideoColors(
+  page: Page,
+  camera: string,
+  points: readonly { x: number; y: number; radius: number }[],
+): Promise<{ r: number; g: number; b: number }[]> {
+  return page.evaluate(
+    ({ camera: id, points: squares }) => {
+      const video = document.querySelector<HTMLVideoElement>(`.tile[data-camera="${id}"] video[data-active]`);
+      if (video === null) throw new Error(`no active video for ${id}`);
+      const canvas = document.createElement('canvas');
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      const context = canvas.getContext('2d', { willReadFrequently: true });
+      if (context === null) throw new Error('no 2d context');
+      context.drawImage(video, 0, 0);
+      return squares.map(({ x, y, radius }) => {
+        const size = 2 * radius + 1;
+        const data = context.getImageData(x - radius, y - radius, size, size).data;
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          r += data[i] ?? 0;
+          g += data[i + 1] ?? 0;
+          b += data[i + 2] ?? 0;
+        }
+        const n = data.length / 4;
+        return { r: r / n, g: g / n, b: b / n };
+      });
+    },
+    { camera, points },
+  );
+}
+
+/** Largest per-channel difference between two colours. */
+export function colorDistance(
+  a: { r: number; g: number; b: number },
+  b: { r: number; g: number; b: number },
+): number {
+  return Math.max(Math.abs(a.r - b.r), Math.abs(a.g - b.g), Math.abs(a.b - b.b));
+}

@@ -1,0 +1,312 @@
+import type { ClockEstimate, IceCandidate, SignalingClient } from '@robocam/protocol';
+
+export type WatchSessionState = 'negotiating' | 'connecting' | 'connected' | 'closed';
+
+export interface WatchSessionSettings {
+  client: SignalingClient;
+  /** The sender's peer id (changes when the sender re-registers). */
+  senderId: string;
+  /** Camera ids, one recvonly video m-line each, in this order. */
+  cameras: readonly string[];
+  /** Time allowed for the answer plus ICE and DTLS, in ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** Time a `disconnected` connection gets to recover before the session ends, in ms. Default 3000. */
+  disconnectedGraceMs?: number;
+  /** Peer connection settings. Default: no ICE servers (the sender's host candidates suffice on a LAN). */
+  rtcConfiguration?: RTCConfiguration;
+  /** A remote track arrived for camera `index`. */
+  onTrack?: (index: number, stream: MediaStream, receiver: RTCRtpReceiver) => void;
+  /** The peer connection is up. */
+  onConnected?: () => void;
+  /** The session ended; `remote` when the sender, the server or the network ended it. */
+  onClosed?: (reason: string, remote: boolean) => void;
+}
+
+/** 16 random bytes, base64url: fits the protocol's session id rules, works on insecure origins too. */
+export function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+}
+
+/**
+ * One viewing session: a browser peer connection with a recvonly video transceiver per camera,
+ * negotiated with one sender through the signaling server (offer → answer, candidates trickled both
+ * ways). The receivers are pinned to the live edge (`jitterBufferTarget = 0`). A session is never
+ * renegotiated in place: when it fails, the owner closes it and starts a new one.
+ */
+export class WatchSession {
+  readonly id = newSessionId();
+  readonly cameras: readonly string[];
+  readonly pc: RTCPeerConnection;
+  /** performance.now() when the session started, got its answer, connected. */
+  readonly startedAt = performance.now();
+  answeredAt: number | undefined;
+  connectedAt: number | undefined;
+  #senderId: string;
+  #state: WatchSessionState = 'negotiating';
+  #awaitingAnswer = true;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeReason: string | undefined;
+  readonly #settings: WatchSessionSettings;
+  readonly #transceivers: RTCRtpTransceiver[] = [];
+  /** Local candidates wait for the answer: the sender has no peer connection before it answers. */
+  #localCandidates: (IceCandidate | null)[] | undefined = [];
+  /** Remote candidates wait for the answer to be applied. */
+  #remoteCandidates: (IceCandidate | null)[] | undefined = [];
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(settings: WatchSessionSettings) {
+    this.#settings = settings;
+    this.#senderId = settings.senderId;
+    this.cameras = settings.cameras;
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      rtcpMuxPolicy: 'require',
+      ...settings.rtcConfiguration,
+    });
+    for (const _camera of settings.cameras) {
+      const transceiver = this.pc.addTransceiver('video', { direction: 'recvonly' });
+      pinToLiveEdge(transceiver.receiver);
+      this.#transceivers.push(transceiver);
+    }
+    this.pc.onicecandidate = (event) => {
+      this.#onLocalCandidate(event.candidate);
+    };
+    this.pc.ontrack = (event) => {
+      const index = this.#transceivers.indexOf(event.transceiver);
+      if (index < 0) return;
+      const stream = event.streams[0] ?? new MediaStream([event.track]);
+      this.#settings.onTrack?.(index, stream, event.receiver);
+    };
+    this.pc.onconnectionstatechange = () => {
+      this.#onConnectionState(this.pc.connectionState);
+    };
+  }
+
+  /** The sender's current peer id (a re-offer may move the session to a new one). */
+  get senderId(): string {
+    return this.#senderId;
+  }
+
+  get state(): WatchSessionState {
+    return this.#state;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Why the session ended (undefined while open). */
+  get closeReason(): string | undefined {
+    return this.#closeReason;
+  }
+
+  get receivers(): RTCRtpReceiver[] {
+    return this.#transceivers.map((transceiver) => transceiver.receiver);
+  }
+
+  /** Creates and sends the offer. */
+  async start(): Promise<void> {
+    this.#connectTimer = setTimeout(() => {
+      this.close(this.#state === 'negotiating' ? 'no answer from the sender' : 'connection timed out', {
+        remote: true,
+      });
+    }, this.#settings.connectTimeoutMs ?? 10_000);
+    try {
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+    } catch (error) {
+      this.close(`cannot create an offer: ${errorText(error)}`, { remote: true });
+      return;
+    }
+    if (this.closed) return;
+    const sdp = this.pc.localDescription?.sdp;
+    if (sdp === undefined) {
+      this.close('no local description', { remote: true });
+      return;
+    }
+    this.#sendOffer(sdp);
+  }
+
+  /**
+   * Offers again on this running session, to `senderId` (the sender's id after it re-registered,
+   * e.g. when the signaling server restarted and forgot every session). The offer keeps the ICE
+   * credentials and the DTLS session, so the sender renegotiates in place and the video keeps
+   * playing; the server learns the session again, so pings and the final bye reach the sender.
+   * (An ICE restart here stalled the media with werift's ICE-lite.) If the sender does not answer
+   * in time, or the renegotiation fails, the session closes (`remote`) and its owner starts anew.
+   */
+  async reoffer(senderId: string): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#senderId = senderId;
+    this.#awaitingAnswer = true;
+    this.#localCandidates = [];
+    this.#remoteCandidates = [];
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = setTimeout(() => {
+      this.close('no answer to the re-offer', { remote: true });
+    }, this.#settings.connectTimeoutMs ?? 10_000);
+    try {
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+    } catch (error) {
+      this.close(`cannot re-offer: ${errorText(error)}`, { remote: true });
+      return;
+    }
+    const sdp = this.pc.localDescription?.sdp;
+    if (this.closed || sdp === undefined) return;
+    this.#sendOffer(sdp);
+  }
+
+  #sendOffer(sdp: string): void {
+    const sent = this.#settings.client.send({
+      type: 'offer',
+      session: this.id,
+      to: this.#senderId,
+      cameras: [...this.cameras],
+      sdp,
+    });
+    if (!sent) this.close('signaling server unreachable', { remote: true, bye: false });
+  }
+
+  /** The sender's answer (to the first offer or to a re-offer). */
+  async handleAnswer(sdp: string): Promise<void> {
+    if (!this.#awaitingAnswer || this.closed) return;
+    this.#awaitingAnswer = false;
+    clearTimeout(this.#restartTimer);
+    if (this.#state === 'negotiating') {
+      this.#state = 'connecting';
+      this.answeredAt = performance.now();
+    }
+    try {
+      await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    } catch (error) {
+      this.close(`bad answer: ${errorText(error)}`, { remote: true });
+      return;
+    }
+    const remote = this.#remoteCandidates ?? [];
+    this.#remoteCandidates = undefined;
+    for (const candidate of remote) await this.#addRemoteCandidate(candidate);
+    const local = this.#localCandidates ?? [];
+    this.#localCandidates = undefined;
+    for (const candidate of local) this.#sendCandidate(candidate);
+  }
+
+  /** A candidate trickled by the sender (null: end of candidates). */
+  async handleCandidate(candidate: IceCandidate | null): Promise<void> {
+    if (this.closed) return;
+    if (this.#remoteCandidates !== undefined) {
+      this.#remoteCandidates.push(candidate);
+      return;
+    }
+    await this.#addRemoteCandidate(candidate);
+  }
+
+  /** The sender or the server ended the session. */
+  handleBye(reason: string | undefined): void {
+    this.close(reason ?? 'ended by the sender', { remote: true, bye: false });
+  }
+
+  /** The server refused something of this session (e.g. the sender is gone). */
+  handleError(code: string, message: string): void {
+    this.close(`${code}: ${message}`, { remote: true, bye: false });
+  }
+
+  /** Round trip and clock offset to the sender, over the signaling server. */
+  ping(): Promise<ClockEstimate> {
+    return this.#settings.client.ping(this.id);
+  }
+
+  /**
+   * Ends the session: tells the sender (unless `bye` is false or the signaling connection is down),
+   * closes the peer connection. Idempotent.
+   */
+  close(reason: string, { remote = false, bye = true }: { remote?: boolean; bye?: boolean } = {}): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#closeReason = reason;
+    clearTimeout(this.#connectTimer);
+    clearTimeout(this.#disconnectedTimer);
+    clearTimeout(this.#restartTimer);
+    if (bye) this.#settings.client.send({ type: 'bye', session: this.id, reason: reason.slice(0, 256) });
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+    this.#settings.onClosed?.(reason, remote);
+  }
+
+  #onLocalCandidate(candidate: RTCIceCandidate | null): void {
+    const init: IceCandidate | null =
+      candidate === null || candidate.candidate === ''
+        ? null
+        : {
+            candidate: candidate.candidate,
+            sdpMid: candidate.sdpMid,
+            sdpMLineIndex: candidate.sdpMLineIndex,
+            usernameFragment: candidate.usernameFragment,
+          };
+    if (this.#localCandidates !== undefined) this.#localCandidates.push(init);
+    else this.#sendCandidate(init);
+  }
+
+  #sendCandidate(candidate: IceCandidate | null): void {
+    if (this.closed) return;
+    // The protocol caps candidate lines; an oversized one would only get the message refused.
+    if (candidate !== null && candidate.candidate.length > 1024) return;
+    this.#settings.client.send({ type: 'candidate', session: this.id, candidate });
+  }
+
+  async #addRemoteCandidate(candidate: IceCandidate | null): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.pc.addIceCandidate(candidate ?? undefined);
+    } catch {
+      // A candidate for a transport that does not exist (e.g. after max-bundle) is harmless.
+    }
+  }
+
+  #onConnectionState(state: RTCPeerConnectionState): void {
+    if (this.closed) return;
+    if (state === 'connected') {
+      clearTimeout(this.#disconnectedTimer);
+      this.#disconnectedTimer = undefined;
+      if (this.#state !== 'connected') {
+        this.#state = 'connected';
+        this.connectedAt = performance.now();
+        clearTimeout(this.#connectTimer);
+        this.#settings.onConnected?.();
+      }
+    } else if (state === 'disconnected') {
+      this.#disconnectedTimer ??= setTimeout(() => {
+        this.close('connection lost', { remote: true });
+      }, this.#settings.disconnectedGraceMs ?? 3000);
+    } else if (state === 'failed') {
+      this.close('connection failed', { remote: true });
+    } else if (state === 'closed') {
+      this.close('connection closed', { remote: true });
+    }
+  }
+}
+
+/**
+ * Asks the browser to play frames as soon as they are decodable instead of building up a jitter
+ * buffer: `jitterBufferTarget` (Chrome 114+, Safari), or Chrome's older `playoutDelayHint`.
+ */
+export function pinToLiveEdge(receiver: RTCRtpReceiver): void {
+  // Neither is in TypeScript's DOM types yet.
+  const tunable = receiver as unknown as Record<string, unknown>;
+  try {
+    if ('jitterBufferTarget' in receiver) tunable.jitterBufferTarget = 0;
+    else if ('playoutDelayHint' in receiver) tunable.playoutDelayHint = 0;
+  } catch {
+    // Not supported here: the browser's default jitter buffer applies.
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

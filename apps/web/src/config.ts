@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import type { SignalingTarget } from './signaling-url.js';
+
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const port = z.coerce.number().int().min(0).max(65535);
+/** An absolute ws:// or wss:// URL, or a path on the page's own origin (for a reverse proxy). */
+const signalingUrl = z
+  .string()
+  .refine(
+    (value) => /^\/[^/\\]/.test(value) || /^wss?:\/\/[^/?#\s]+(?:[/?][^\s]*)?$/.test(value),
+    'must be a ws:// or wss:// URL, or a path such as /signal on the page’s own host',
+  );
+const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+const envSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('::'),
+  LOG_LEVEL: logLevel.default('info'),
+  SIGNALING_URL: signalingUrl.optional(),
+  PUBLIC_SIGNALING_URL: signalingUrl.optional(),
+  SIGNALING_PORT: port.min(1).default(8765),
+  TRUST_PROXY: bool.default(false),
+});
+
+export interface WebAppConfig {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof logLevel>;
+  /** Where pages connect for signaling. */
+  signaling: SignalingTarget;
+  /** Honour X-Forwarded-Proto / X-Forwarded-Host from a reverse proxy. */
+  trustProxy: boolean;
+}
+
+/** Thrown for invalid environment; the message names each bad variable and what it accepts. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads the web server's configuration from environment variables. */
+export function readConfig(env: NodeJS.ProcessEnv): WebAppConfig {
+  // Empty strings mean "unset" (compose files often pass VAR= through).
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  // PUBLIC_SIGNALING_URL is what browsers use; SIGNALING_URL (the sender's variable) is the fallback
+  // so that one environment file can serve both apps.
+  const explicit = e.PUBLIC_SIGNALING_URL ?? e.SIGNALING_URL;
+  const signaling: SignalingTarget =
+    explicit === undefined
+      ? { kind: 'port', port: e.SIGNALING_PORT }
+      : explicit.startsWith('/')
+        ? { kind: 'path', path: explicit }
+        : { kind: 'url', url: explicit };
+  return { port: e.PORT, host: e.HOST, logLevel: e.LOG_LEVEL, signaling, trustProxy: e.TRUST_PROXY };
+}

@@ -1,0 +1,143 @@
+import { request } from 'node:http';
+import { mkdtempSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startWebServer, type WebServer } from '../src/server.js';
+
+const HTML =
+  '<!doctype html><title>robocam</title><script type="module" src="/assets/viewer-ABCD1234.js"></script>';
+const SCRIPT = `console.log(${JSON.stringify('x'.repeat(2000))});`;
+
+/** A raw GET: fetch() would drop a custom Host header and add Cache-Control to conditional requests. */
+function get(
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let dir: string;
+let server: WebServer;
+let base: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'robocam-web-'));
+  mkdirSync(join(dir, 'assets'));
+  writeFileSync(join(dir, 'index.html'), HTML);
+  writeFileSync(join(dir, 'assets', 'viewer-ABCD1234.js'), SCRIPT);
+  writeFileSync(join(dir, 'assets', 'viewer-ABCD1234.js.br'), brotliCompressSync(SCRIPT));
+  writeFileSync(join(dir, 'assets', 'viewer-ABCD1234.js.gz'), gzipSync(SCRIPT));
+  writeFileSync(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  const past = new Date('2024-01-01T00:00:00Z');
+  utimesSync(join(dir, 'index.html'), past, past);
+  server = await startWebServer({ port: 0, host: '127.0.0.1', publicDir: dir });
+  base = `http://127.0.0.1:${server.port}`;
+});
+
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('web server', () => {
+  it('serves the page with a CSP that allows exactly the signaling origin, revalidated', async () => {
+    const response = await get('/', { host: 'robot.local:8080' });
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.headers['cache-control']).toBe('no-cache');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['referrer-policy']).toBe('no-referrer');
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    const csp = String(response.headers['content-security-policy']);
+    expect(csp.split('; ')).toEqual(
+      expect.arrayContaining([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self' ws://robot.local:8765",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+      ]),
+    );
+    expect(response.body).toBe(HTML);
+  });
+
+  it('answers a conditional request for the page with 304', async () => {
+    const response = await get('/', { 'if-modified-since': new Date().toUTCString() });
+    expect(response.status).toBe(304);
+    expect(response.body).toBe('');
+    expect((await get('/', { 'if-modified-since': new Date('2020-01-01').toUTCString() })).status).toBe(200);
+  });
+
+  it('serves hashed assets precompressed and immutable', async () => {
+    const br = await fetch(`${base}/assets/viewer-ABCD1234.js`, {
+      headers: { 'accept-encoding': 'br, gzip' },
+    });
+    expect(br.headers.get('content-encoding')).toBe('br');
+    expect(br.headers.get('content-type')).toMatch(/javascript/);
+    expect(br.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(br.headers.get('vary')).toMatch(/Accept-Encoding/i);
+    expect(await br.text()).toBe(SCRIPT); // fetch decodes
+    const gz = await fetch(`${base}/assets/viewer-ABCD1234.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    const plain = await fetch(`${base}/assets/viewer-ABCD1234.js`, {
+      headers: { 'accept-encoding': 'identity' },
+    });
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(await plain.text()).toBe(SCRIPT);
+  });
+
+  it('tells the page its signaling URL, per request and never cached', async () => {
+    const response = await get('/config.json', { host: '10.0.0.7:8080' });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(response.body)).toEqual({ signalingUrl: 'ws://10.0.0.7:8765' });
+    const bad = await get('/config.json', { host: 'evil"host' });
+    expect(JSON.parse(bad.body)).toEqual({ signalingUrl: null });
+    expect(bad.headers['content-security-policy']).toContain("connect-src 'self';");
+  });
+
+  it('answers health checks, 404 for unknown paths, 405 for writes', async () => {
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${base}/nope.js`)).status).toBe(404);
+    expect((await fetch(`${base}/config.json`, { method: 'POST' })).status).toBe(405);
+    const traversal = await get('/../../../../etc/passwd', {});
+    expect([403, 404]).toContain(traversal.status);
+    expect(traversal.body).not.toContain('root:');
+  });
+
+  it('uses a configured signaling URL and, behind a trusted proxy, the forwarded scheme', async () => {
+    const proxied = await startWebServer({
+      port: 0,
+      host: '127.0.0.1',
+      publicDir: dir,
+      signaling: { kind: 'path', path: '/signal' },
+      trustProxy: true,
+    });
+    try {
+      const response = await fetch(`http://127.0.0.1:${proxied.port}/config.json`, {
+        headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'cams.example' },
+      });
+      expect(await response.json()).toEqual({ signalingUrl: 'wss://cams.example/signal' });
+      expect(response.headers.get('content-security-policy')).toContain(
+        "connect-src 'self' wss://cams.example;",
+      );
+    } finally {
+      await proxied.close();
+    }
+  });
+});

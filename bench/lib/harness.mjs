@@ -1,0 +1,222 @@
+// Shared pieces of the long-running benchmarks (soak, long run): the apps as processes, a werift
+// viewer that can decode the timecode strip, and /proc readings of the sender process.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = resolve(fileURLToPath(import.meta.url), '../../..');
+
+/** Re-runs the calling script inside the isolated network namespace when it exists. */
+export function isolate(scriptUrl, args) {
+  const script = resolve(root, '../shared/netns/run-isolated.sh');
+  if (process.env.ROBOCAM_BENCH_ISOLATED === '1' || !existsSync(script)) return;
+  const result = spawnSync(script, [process.execPath, fileURLToPath(scriptUrl), ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, ROBOCAM_BENCH_ISOLATED: '1' },
+  });
+  process.exit(result.status ?? 1);
+}
+
+export function requireBuilt() {
+  for (const file of [
+    'apps/signal/dist/main.js',
+    'apps/sender/dist/main.js',
+    'libs/sender-core/dist/index.js',
+  ]) {
+    if (!existsSync(resolve(root, file))) {
+      console.error(`missing ${file}: run npx nx run-many -t build -p signal sender first`);
+      process.exit(1);
+    }
+  }
+}
+
+export function startApp(app, env) {
+  const child = spawn(process.execPath, [resolve(root, `apps/${app}/dist/main.js`)], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise((done) => child.once('exit', (code) => done(code)));
+  return { child, exited, stop: async () => (child.kill('SIGTERM'), exited) };
+}
+
+export async function waitForHttp(url, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not healthy within ${timeoutMs} ms`);
+}
+
+/** Resident memory (MiB), open file descriptors and sockets of a process, from /proc. */
+export function processReading(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const fds = readdirSync(`/proc/${pid}/fd`);
+  let sockets = 0;
+  for (const fd of fds) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets += 1;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const [utime, stime] = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .split(') ')[1]
+    .split(' ')
+    .slice(11, 13)
+    .map(Number);
+  return { rssMiB: rssKb / 1024, fds: fds.length, sockets, cpuSeconds: (utime + stime) / 100 };
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/**
+ * A werift viewer over the robocam signaling protocol. `decode: true` decodes frames with node-av
+ * and reads the timecode strip (capture time → glass-to-glass latency on one clock).
+ */
+export async function watch(signalingUrl, { camera = 'testpattern', decode = false, onLatency } = {}) {
+  const { SignalingClient } = await import(resolve(root, 'libs/protocol/dist/index.js'));
+  const { decodeTimecodeFromLuma } = await import(resolve(root, 'libs/testpattern/dist/index.js'));
+  const werift = await import('werift');
+  const client = new SignalingClient({
+    url: signalingUrl,
+    role: 'viewer',
+    name: 'bench',
+    heartbeatIntervalMs: 0,
+  });
+  await client.connect();
+  const deadline = Date.now() + 10_000;
+  while (client.senders.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const senderId = [...client.senders.keys()][0];
+  if (senderId === undefined) throw new Error('no sender online');
+  const pc = new werift.RTCPeerConnection({
+    iceServers: [{ urls: 'stun:127.0.0.1:9' }],
+    iceStunGatherTimeout: 0.05,
+    iceUseIpv6: false,
+    bundlePolicy: 'max-bundle',
+    codecs: {
+      video: [
+        new werift.RTCRtpCodecParameters({
+          mimeType: 'video/VP8',
+          clockRate: 90000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+        }),
+      ],
+    },
+  });
+  const session = `bench-${Math.random().toString(36).slice(2, 14)}`;
+  const state = { frames: 0, keyframes: 0, decoded: 0 };
+  let decoder;
+  if (decode) decoder = await createDecoder();
+  const transceiver = pc.addTransceiver('video', { direction: 'recvonly' });
+  let firstKeyframe;
+  const gotKeyframe = new Promise((r) => (firstKeyframe = r));
+  transceiver.onTrack.subscribe((track) => {
+    let pending = [];
+    track.onReceiveRtp.subscribe((rtp) => {
+      if (pending.length > 0 && pending[0].header.timestamp !== rtp.header.timestamp) pending = [];
+      pending.push(rtp);
+      if (!rtp.header.marker) return;
+      const frame = werift.dePacketizeRtpPackets(
+        'vp8',
+        pending.sort((a, b) => a.header.sequenceNumber - b.header.sequenceNumber),
+      );
+      pending = [];
+      state.frames += 1;
+      if (frame.isKeyframe) {
+        state.keyframes += 1;
+        firstKeyframe();
+      }
+      if (decoder !== undefined) {
+        const receivedAt = Date.now();
+        void decoder.decode(frame.data, frame.isKeyframe).then((pictures) => {
+          for (const picture of pictures) {
+            state.decoded += 1;
+            const timecode = decodeTimecodeFromLuma(picture.luma, picture.width, picture.height);
+            if (timecode !== null) onLatency?.(receivedAt - timecode.timestampMs);
+          }
+        });
+      }
+    });
+  });
+  const answered = new Promise((resolveAnswer, reject) => {
+    client.on('answer', (m) => m.session === session && resolveAnswer(m.sdp));
+    client.on('bye', (m) => m.session === session && reject(new Error(`refused: ${m.reason}`)));
+    setTimeout(() => reject(new Error('no answer')), 10_000);
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  client.send({ type: 'offer', session, to: senderId, cameras: [camera], sdp: pc.localDescription.sdp });
+  await pc.setRemoteDescription({ type: 'answer', sdp: await answered });
+  await Promise.race([
+    gotKeyframe,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('no keyframe')), 10_000)),
+  ]);
+  return {
+    state,
+    async close() {
+      client.send({ type: 'bye', session, reason: 'bench done' });
+      await pc.close();
+      client.close();
+      await decoder?.close();
+    },
+  };
+}
+
+async function createDecoder() {
+  const { Codec, CodecContext, Frame, Packet } = await import('node-av/lib');
+  const { AV_CODEC_ID_VP8 } = await import('node-av/constants');
+  const codec = Codec.findDecoder(AV_CODEC_ID_VP8);
+  const context = new CodecContext();
+  context.allocContext3(codec);
+  context.threadCount = 1;
+  const packet = new Packet();
+  packet.alloc();
+  const frame = new Frame();
+  frame.alloc();
+  await context.open2(codec, null);
+  let chain = Promise.resolve();
+  let sawKeyframe = false;
+  let closed = false;
+  return {
+    decode(data, keyframe) {
+      const run = async () => {
+        if (closed || (!sawKeyframe && !keyframe)) return [];
+        sawKeyframe = true;
+        packet.data = data;
+        const sent = await context.sendPacket(packet);
+        packet.unref();
+        if (sent < 0) return [];
+        const out = [];
+        while ((await context.receiveFrame(frame)) >= 0) {
+          const buffer = frame.toBuffer();
+          out.push({
+            width: frame.width,
+            height: frame.height,
+            luma: buffer.subarray(0, frame.width * frame.height),
+          });
+          frame.unref();
+        }
+        return out;
+      };
+      const result = chain.then(run, run);
+      chain = result.catch(() => undefined);
+      return result;
+    },
+    async close() {
+      closed = true;
+      await chain;
+      context.freeContext();
+      packet.free();
+      frame.free();
+    },
+  };
+}
