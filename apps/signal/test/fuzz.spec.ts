@@ -25,7 +25,12 @@ let server: SignalingServer;
 beforeAll(async () => {
   // Generous rate limits: the point is what the server does with the content, not the flood guard
   // (tested separately); attackers that still get closed reconnect.
-  server = await createSignalingServer({ port: 0, host: '127.0.0.1', messagesPerSecond: 100_000, messageBurst: 100_000 });
+  server = await createSignalingServer({
+    port: 0,
+    host: '127.0.0.1',
+    messagesPerSecond: 100_000,
+    messageBurst: 100_000,
+  });
 });
 afterAll(async () => {
   await server.close();
@@ -36,7 +41,11 @@ const templates = [
   { type: 'hello', protocol: PROTOCOL_VERSION, role: 'sender', name: 'x', cameras: [camera] },
   { type: 'offer', session: legitSession, to: 's-x', cameras: ['front'], sdp: 'v=0' },
   { type: 'answer', session: legitSession, sdp: 'v=0' },
-  { type: 'candidate', session: legitSession, candidate: { candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host' } },
+  {
+    type: 'candidate',
+    session: legitSession,
+    candidate: { candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host' },
+  },
   { type: 'bye', session: legitSession },
   { type: 'ping', session: legitSession, t0: 1 },
   { type: 'pong', session: legitSession, t0: 1, t1: 2 },
@@ -62,7 +71,9 @@ const hostile: fc.Arbitrary<{ data: string | Buffer; binary: boolean }> = fc.one
     binary: false,
   })),
   // deep nesting
-  fc.integer({ min: 100, max: 20_000 }).map((depth) => ({ data: '['.repeat(depth) + ']'.repeat(depth), binary: false })),
+  fc
+    .integer({ min: 100, max: 20_000 })
+    .map((depth) => ({ data: '['.repeat(depth) + ']'.repeat(depth), binary: false })),
   // broken text
   fc.string({ maxLength: 200 }).map((text) => ({ data: text, binary: false })),
   // binary
@@ -98,7 +109,9 @@ describe('signaling fuzz', () => {
         sent += 1;
       }
       // The legitimate session, interleaved: a candidate each way and a clock ping.
-      const candidate = { candidate: `candidate:${start} 1 udp 1 127.0.0.2 ${1000 + (start % 50000)} typ host` };
+      const candidate = {
+        candidate: `candidate:${start} 1 udp 1 127.0.0.2 ${1000 + (start % 50000)} typ host`,
+      };
       viewer.send({ type: 'candidate', session: legitSession, candidate });
       expect((await sender.next('candidate')).candidate).toEqual(candidate);
       sender.send({ type: 'candidate', session: legitSession, candidate });
