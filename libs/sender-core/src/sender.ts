@@ -9,7 +9,7 @@ import {
   type SignalingState,
   type WebSocketConstructor,
 } from '@robocam/protocol';
-import { V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
+import { isRecoverableError, V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { EncoderPreference, VideoCodec } from './encoder.js';
@@ -115,6 +115,8 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
   readonly #logger: Logger;
   readonly #peer: PeerSettings;
   readonly #maxSessions: number;
+  /** V4L2 cameras, negotiated before registering so viewers learn their real size and rate. */
+  readonly #v4l2Cameras: V4l2Camera[] = [];
   #closed = false;
 
   constructor(settings: SenderSettings = {}) {
@@ -172,6 +174,19 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
    */
   async start(): Promise<void> {
     if (this.#closed) throw new InvalidStateError('sender is closed');
+    await Promise.all(
+      this.#v4l2Cameras.map(async (camera) => {
+        try {
+          const mode = await camera.negotiate();
+          this.#logger.info({ device: camera.device, mode }, 'camera mode negotiated');
+        } catch (error) {
+          // A camera that is absent now is negotiated when it appears; anything else is fatal.
+          if (!isRecoverableError(error)) throw error;
+          this.#logger.warn({ device: camera.device, err: String(error) }, 'camera not available yet');
+        }
+      }),
+    );
+    this.#client.updateCameras(this.#cameraInfos());
     await this.#client.connect();
   }
 
@@ -225,13 +240,15 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
           .replace(/[^a-z0-9_-]/gi, '-')
           .toLowerCase();
       label = spec.label ?? spec.device;
-      source = new V4l2Camera({
+      const camera = new V4l2Camera({
         device: spec.device,
         ...(spec.width === undefined ? {} : { width: spec.width }),
         ...(spec.height === undefined ? {} : { height: spec.height }),
         ...(spec.fps === undefined ? {} : { fps: spec.fps }),
         ...(spec.format === undefined ? {} : { format: spec.format }),
       });
+      this.#v4l2Cameras.push(camera);
+      source = camera;
     } else {
       id = spec.id;
       label = spec.label ?? spec.id;
