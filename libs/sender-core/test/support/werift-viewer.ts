@@ -49,6 +49,9 @@ export class WeriftViewer {
   readonly #decoders: Decoder[] = [];
   #firSequence = 0;
 
+  /** Keep each decoded picture's pixels (false: only size and timecode, for long runs). */
+  keepPixels = true;
+
   private constructor(url: string) {
     this.client = new SignalingClient({ url, role: 'viewer', name: 'werift viewer', heartbeatIntervalMs: 0 });
     this.client.on('bye', (bye) => this.byes.push(bye));
@@ -145,6 +148,7 @@ export class WeriftViewer {
             for (const picture of pictures) {
               track.frames.push({
                 ...picture,
+                i420: this.keepPixels ? picture.i420 : Buffer.alloc(0),
                 keyframe: assembled.isKeyframe,
                 receivedAt: Date.now(),
                 receivedAtMono,
