@@ -169,9 +169,11 @@ describe('chaos', () => {
       );
       expect(relay!.dropped).toBeGreaterThan(0);
       expect(session.nacksReceived).toBeGreaterThan(0);
-      // Playback continues: most frames arrive decodable thanks to retransmissions and keyframes.
-      expect(result.fps).toBeGreaterThan(15);
-      expect(result.maxGapMs).toBeLessThan(2000);
+      // Playback continues: pictures keep coming in every second of the impaired run. (The werift
+      // test viewer has no jitter buffer: a frame whose retransmission comes after the next frame
+      // started is dropped, so its fps is a floor of what a browser shows, and varies with load.)
+      expect(result.fps).toBeGreaterThan(8);
+      expect(result.maxGapMs).toBeLessThan(1000);
     } finally {
       relay?.close();
     }
