@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'robocam-scratch-'));
 try {
-  const tarballs = ['libs/protocol', 'libs/testpattern', 'libs/sender-core'].map((dir) => {
+  const tarballs = ['libs/protocol', 'libs/testpattern', 'libs/capture-v4l2', 'libs/sender-core'].map((dir) => {
     const [report] = JSON.parse(
       execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], {
         cwd: join(root, dir),
