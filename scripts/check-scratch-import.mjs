@@ -9,15 +9,17 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'robocam-scratch-'));
 try {
-  const tarballs = ['libs/protocol', 'libs/testpattern', 'libs/capture-v4l2', 'libs/sender-core'].map((dir) => {
-    const [report] = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], {
-        cwd: join(root, dir),
-        encoding: 'utf8',
-      }),
-    );
-    return join(scratch, report.filename);
-  });
+  const tarballs = ['libs/protocol', 'libs/testpattern', 'libs/capture-v4l2', 'libs/sender-core'].map(
+    (dir) => {
+      const [report] = JSON.parse(
+        execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], {
+          cwd: join(root, dir),
+          encoding: 'utf8',
+        }),
+      );
+      return join(scratch, report.filename);
+    },
+  );
   writeFileSync(
     join(scratch, 'package.json'),
     JSON.stringify({ name: 'scratch', private: true, type: 'module' }),
