@@ -44,7 +44,7 @@ export interface CameraStats {
   viewers: number;
   framesCaptured: number;
   framesEncoded: number;
-  /** Frames the source delivered while the encoder was still busy with the previous one. */
+  /** Frames not encoded: the encoder was still busy with the previous one, or not ready yet. */
   framesDropped: number;
   keyframes: Record<KeyframeReason, number>;
   keyframeRequestsCoalesced: number;
@@ -303,7 +303,11 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#counters.framesCaptured += 1;
     const encoder = this.#encoder;
     const packetizer = this.#packetizer;
-    if (encoder === undefined || packetizer === undefined) return;
+    if (encoder === undefined || packetizer === undefined) {
+      // The source starts before the encoder is made (a camera settles its size first).
+      this.#counters.framesDropped += 1;
+      return;
+    }
     if (frame.width !== encoder.settings.width || frame.height !== encoder.settings.height) {
       // Sources keep their negotiated size; a frame of another size cannot go into this encoder.
       this.#counters.framesDropped += 1;
