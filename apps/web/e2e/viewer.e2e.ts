@@ -246,6 +246,13 @@ describe('web viewer, one camera', () => {
 
   it('keeps playing through a signaling server kill and restart, and re-offers to the new one', async () => {
     const before = await waitForTile(page, CAMERA, 'live', isLive);
+    // Precondition: the previous test's second tab is gone from the sender. Its bye travels over
+    // signaling; killed too early, the sender only notices it through RTCP silence (15 s).
+    await waitFor(
+      'only this tab’s session on the sender',
+      async () => (await senderStats(stack)).sessions.length === 1,
+      { timeoutMs: 20_000 },
+    );
     const gaps = watchFrameGaps(page, CAMERA);
     try {
       await signal.kill();
