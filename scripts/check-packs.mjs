@@ -3,7 +3,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const libraries = ['libs/protocol', 'libs/testpattern', 'libs/capture-v4l2', 'libs/sender-core'];
+const libraries = [
+  'libs/protocol',
+  'libs/testpattern',
+  'libs/capture-v4l2',
+  'libs/sender-core',
+  'libs/service',
+];
 let failed = false;
 for (const dir of libraries) {
   const manifest = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));

@@ -5,22 +5,24 @@ import {
   type SenderSettings,
   type VideoCodec,
 } from '@robocam/sender';
+import {
+  ConfigError,
+  listSchema,
+  logLevelSchema,
+  portSchema,
+  readEnv,
+  type LogLevel,
+} from '@robocam/service';
 import { z } from 'zod';
 
-const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const list = z.string().transform((value) =>
-  value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item.length > 0),
-);
+export { ConfigError } from '@robocam/service';
 
 const envSchema = z.object({
   SIGNALING_URL: z
     .string()
     .regex(/^wss?:\/\/.+/, 'must be a ws:// or wss:// URL')
     .default('ws://localhost:8765'),
-  LOG_LEVEL: logLevel.default('info'),
+  LOG_LEVEL: logLevelSchema.default('info'),
   SENDER_TOKEN: z.string().min(1).optional(),
   SENDER_NAME: z.string().min(1).max(64).optional(),
   CAMERAS: z.string().min(1).default('testpattern:1280x720@30'),
@@ -28,7 +30,7 @@ const envSchema = z.object({
   BITRATE: z.coerce.number().int().min(100).max(20_000).optional(),
   ENCODER: z.enum(['auto', 'software', 'v4l2m2m', 'vaapi', 'nvenc']).default('auto'),
   KEYFRAME_INTERVAL: z.coerce.number().min(0).max(300).optional(),
-  ICE_SERVERS: list.optional(),
+  ICE_SERVERS: listSchema.optional(),
   ICE_USERNAME: z.string().optional(),
   ICE_CREDENTIAL: z.string().optional(),
   RTC_PORT_RANGE: z
@@ -37,36 +39,20 @@ const envSchema = z.object({
     .transform((value) => value.split('-').map(Number) as [number, number])
     .refine(([min, max]) => min >= 1024 && max <= 65535 && min < max, 'needs 1024 <= MIN < MAX <= 65535')
     .optional(),
-  ANNOUNCED_IPS: list.optional(),
+  ANNOUNCED_IPS: listSchema.optional(),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).optional(),
-  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8766),
+  HEALTH_PORT: portSchema.default(8766),
 });
 
 export interface SenderAppConfig {
-  logLevel: z.infer<typeof logLevel>;
+  logLevel: LogLevel;
   healthPort: number;
   sender: Omit<SenderSettings, 'logger'>;
 }
 
-/** Thrown for invalid environment; the message names each bad variable and what it accepts. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
 /** Reads the sender's configuration from environment variables. */
 export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-  const e = parsed.data;
+  const e = readEnv(envSchema, env);
   let cameras;
   try {
     cameras = parseCameraList(e.CAMERAS);

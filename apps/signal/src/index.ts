@@ -1,4 +1,4 @@
 export { createSignalingServer } from './signaling-server.js';
 export type { SignalingServer, SignalingServerSettings } from './signaling-server.js';
 export { readConfig, ConfigError } from './config.js';
-export type { Logger } from './logger.js';
+export type { Logger } from '@robocam/service';

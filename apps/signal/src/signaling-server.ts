@@ -13,8 +13,8 @@ import {
   type SenderInfo,
   type ServerMessage,
 } from '@robocam/protocol';
+import { silentLogger, type Logger } from '@robocam/service';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { silentLogger, type Logger } from './logger.js';
 import { SignalingMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limiter.js';
 import { WhepEndpoint, type WhepIceServer } from './whep.js';

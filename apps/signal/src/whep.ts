@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LIMITS, type ClientMessage, type ServerMessage } from '@robocam/protocol';
-import type { Logger } from './logger.js';
+import type { Logger } from '@robocam/service';
 
 /** An ICE server announced to WHEP clients in `Link: <…>; rel="ice-server"` headers. */
 export interface WhepIceServer {

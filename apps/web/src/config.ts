@@ -1,8 +1,9 @@
+import { logLevelSchema, portSchema, readEnv, type LogLevel } from '@robocam/service';
 import { z } from 'zod';
 import type { SignalingTarget } from './signaling-url.js';
 
-const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const port = z.coerce.number().int().min(0).max(65535);
+export { ConfigError } from '@robocam/service';
+
 /** An absolute ws:// or wss:// URL, or a path on the page's own origin (for a reverse proxy). */
 const signalingUrl = z
   .string()
@@ -13,45 +14,28 @@ const signalingUrl = z
 const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 const envSchema = z.object({
-  PORT: port.default(8080),
+  PORT: portSchema.default(8080),
   HOST: z.string().min(1).default('::'),
-  LOG_LEVEL: logLevel.default('info'),
+  LOG_LEVEL: logLevelSchema.default('info'),
   SIGNALING_URL: signalingUrl.optional(),
   PUBLIC_SIGNALING_URL: signalingUrl.optional(),
-  SIGNALING_PORT: port.min(1).default(8765),
+  SIGNALING_PORT: portSchema.min(1).default(8765),
   TRUST_PROXY: bool.default(false),
 });
 
 export interface WebAppConfig {
   port: number;
   host: string;
-  logLevel: z.infer<typeof logLevel>;
+  logLevel: LogLevel;
   /** Where pages connect for signaling. */
   signaling: SignalingTarget;
   /** Honour X-Forwarded-Proto / X-Forwarded-Host from a reverse proxy. */
   trustProxy: boolean;
 }
 
-/** Thrown for invalid environment; the message names each bad variable and what it accepts. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
 /** Reads the web server's configuration from environment variables. */
 export function readConfig(env: NodeJS.ProcessEnv): WebAppConfig {
-  // Empty strings mean "unset" (compose files often pass VAR= through).
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-  const e = parsed.data;
+  const e = readEnv(envSchema, env);
   // PUBLIC_SIGNALING_URL is what browsers use; SIGNALING_URL (the sender's variable) is the fallback
   // so that one environment file can serve both apps.
   const explicit = e.PUBLIC_SIGNALING_URL ?? e.SIGNALING_URL;

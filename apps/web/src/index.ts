@@ -5,4 +5,4 @@ export type { ViewerConfig, WebAppSettings, WebServer, WebServerSettings } from 
 export { resolveSignalingUrl, parseHost, cspSourceOf } from './signaling-url.js';
 export type { RequestOrigin, SignalingTarget } from './signaling-url.js';
 export { securityHeaders } from './security-headers.js';
-export type { Logger } from './logger.js';
+export type { Logger } from '@robocam/service';

@@ -1,18 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import { exitOnConfigError, shutdownOnSignals } from '@robocam/service';
 import { pino } from 'pino';
-import { ConfigError, readConfig } from './config.js';
+import { readConfig } from './config.js';
 import { startWebServer } from './server.js';
 
 // Wiring only: configuration from the environment, a pino logger, the server, signal handling.
-let config;
-try {
-  config = readConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`robocam web: ${error.message}\n`);
-  process.exit(2);
-}
-
+const config = exitOnConfigError('web', () => readConfig(process.env));
 const logger = pino({ name: 'robocam-web', level: config.logLevel });
 const server = await startWebServer({
   port: config.port,
@@ -23,22 +16,4 @@ const server = await startWebServer({
   logger,
 });
 logger.info({ port: server.port, host: config.host, signaling: config.signaling }, 'viewer page listening');
-
-let stopping = false;
-const stop = (signal: NodeJS.Signals): void => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'stopping');
-  server.close().then(
-    () => {
-      logger.info({}, 'stopped');
-      process.exit(0);
-    },
-    (error: unknown) => {
-      logger.error({ err: String(error) }, 'unclean shutdown');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+shutdownOnSignals(logger, () => server.close());

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
+import { silentLogger, type Logger } from '@robocam/service';
 import Koa from 'koa';
 import serve from 'koa-static';
-import { silentLogger, type Logger } from './logger.js';
 import { IMMUTABLE, NO_STORE, REVALIDATE, securityHeaders } from './security-headers.js';
 import { cspSourceOf, resolveSignalingUrl, type SignalingTarget } from './signaling-url.js';
 

@@ -1,6 +1,6 @@
 /**
- * The logging surface the server needs: pino's (`logger.info({ port }, 'listening')`), so the app
- * passes its pino instance and tests pass nothing.
+ * The logging surface robocam's servers need: pino's (`logger.info({ port }, 'listening')`), so an
+ * app passes its pino instance and tests pass nothing. The object comes first, the message second.
  */
 export interface Logger {
   debug(object: object, message?: string): void;
@@ -11,5 +11,5 @@ export interface Logger {
 
 const ignore = (): void => undefined;
 
-/** Discards everything; the default when no logger is given. */
+/** A {@link Logger} that discards everything; the default when no logger is given. */
 export const silentLogger: Logger = { debug: ignore, info: ignore, warn: ignore, error: ignore };

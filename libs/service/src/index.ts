@@ -1,0 +1,13 @@
+/**
+ * @robocam/service — the process plumbing robocam's apps share: environment variables read into
+ * typed configuration (with zod), a clean exit on bad configuration, graceful shutdown on SIGTERM
+ * and SIGINT, Node/V8 flags an app needs applied however it is launched, and the pino-compatible
+ * logger interface their servers accept.
+ */
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export { ConfigError, listSchema, logLevelSchema, portSchema, readEnv } from './env.js';
+export type { LogLevel } from './env.js';
+export { exitOnConfigError, shutdownOnSignals } from './process.js';
+export type { ShutdownOptions } from './process.js';
+export { missingNodeFlags, relaunchWithNodeFlags } from './node-flags.js';
