@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
 import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
 import { expectedBarColors, i420Layout } from '@robocam/testpattern';
 import { Sender, TestPatternSource, type CameraSpec, type VideoCodec } from '../src/index.js';
+import { startViewerProcess } from './support/viewer-child.js';
 import { WeriftViewer, type ReceivedFrame } from './support/werift-viewer.js';
 
 // Real everything: signaling server, sender core, werift viewers decoding with node-av. Run inside
@@ -214,23 +213,8 @@ describe('viewer liveness', () => {
     });
     await sender.start();
     const s = sender;
-    const child = spawn(
-      process.execPath,
-      [fileURLToPath(new URL('./support/viewer-process.ts', import.meta.url)), server.url],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = await startViewerProcess(server.url);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('child viewer did not play')), 15_000);
-        child.stdout.on('data', (data: Buffer) => {
-          if (data.toString().includes('playing')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
       expect(s.sessions.size).toBe(1);
       const closed = new Promise<string>((resolve) =>
         s.once('session-closed', (_session, reason) => resolve(reason)),
@@ -261,23 +245,8 @@ describe('slow viewer', () => {
     await healthy.watch(await healthy.senderId(), ['testpattern'], 'vp8');
     const track = healthy.tracks[0]!;
     await waitFor(() => track.frames.length > 30, 5000, 'frames');
-    const child = spawn(
-      process.execPath,
-      [fileURLToPath(new URL('./support/viewer-process.ts', import.meta.url)), server.url],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = await startViewerProcess(server.url);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('child viewer did not play')), 15_000);
-        child.stdout.on('data', (data: Buffer) => {
-          if (data.toString().includes('playing')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
       const latency = (from: number) => {
         const values = track.frames
           .filter((f) => f.receivedAtMono >= from && f.timecode !== undefined)
