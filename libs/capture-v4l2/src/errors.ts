@@ -38,13 +38,23 @@ export class DeviceNotFoundError extends CaptureError {
     device: string,
     { errno = 'ENOENT', videoNodes = [] }: { errno?: string; videoNodes?: readonly string[] } = {},
   ) {
-    const present =
-      videoNodes.length === 0
+    // ENODEV/ENXIO come from opening a node that exists, so listing it as "present" would read as a
+    // contradiction: say what is wrong with it, and list only the other nodes.
+    const nodeExists = errno === 'ENODEV' || errno === 'ENXIO';
+    const others = videoNodes.filter((node) => node !== device && !node.startsWith(`${device} `));
+    const present = nodeExists
+      ? others.length === 0
+        ? 'no other /dev/video* nodes are present'
+        : `other video nodes present: ${others.join(', ')}`
+      : videoNodes.length === 0
         ? 'no /dev/video* nodes are present'
         : `video nodes present: ${videoNodes.join(', ')}`;
+    const what = nodeExists
+      ? 'the node exists but no device answers behind it (unplugged, or its driver is not ready yet)'
+      : 'check that it is plugged in and powered';
     super(
       'DEVICE_NOT_FOUND',
-      `camera ${device} not found (${errno}): check that it is plugged in and powered (\`ls -l /dev/video*\`; prefer a stable path from /dev/v4l/by-id/), and in a container pass it with --device ${device}; ${present}`,
+      `camera ${device} not found (${errno}): ${what} (\`ls -l /dev/video*\`; prefer a stable path from /dev/v4l/by-id/), and in a container pass it with --device ${device}; ${present}`,
       device,
       errno,
     );

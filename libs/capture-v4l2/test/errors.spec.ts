@@ -45,7 +45,18 @@ describe('openError', () => {
   it('ENODEV/ENXIO: a node without a device behind it is not found either', () => {
     expect(openError('/dev/video0', 'ENODEV')).toBeInstanceOf(DeviceNotFoundError);
     expect(openError('/dev/video0', 'ENXIO').errno).toBe('ENXIO');
-    expect(openError('/dev/video0', 'ENODEV').message).toContain('no /dev/video* nodes are present');
+    expect(openError('/dev/video0', 'ENODEV').message).toContain('no other /dev/video* nodes are present');
+  });
+
+  it('ENODEV: says the node exists without a device, not that it is missing yet present', () => {
+    const error = openError('/dev/video0', 'ENODEV', {
+      videoNodes: ['/dev/video0 (vivid-000-vid-cap)', '/dev/video2 (vivid-001-vid-cap)'],
+    });
+    expect(error.message).toContain('camera /dev/video0 not found (ENODEV)');
+    expect(error.message).toContain('the node exists but no device answers behind it');
+    expect(error.message).toContain('other video nodes present: /dev/video2 (vivid-001-vid-cap)');
+    expect(error.message).not.toContain('/dev/video0 (vivid-000-vid-cap)');
+    expect(error.message).not.toContain('plugged in and powered');
   });
 
   it('EACCES/EPERM: names the group and both fixes', () => {
