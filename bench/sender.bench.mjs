@@ -6,7 +6,7 @@
 //   node bench/sender.bench.mjs [--quick] [--json results.json] [--only vp8-720,h264-480]
 //   node bench/sender.bench.mjs --report run1.json run2.json…   # table from saved runs, see below
 //
-// Other options: --retries N (1), --busy-cores C (0.3), --budget S (280; quick: 90).
+// Other options: --node-args '<flags for the sender process>', --retries N (1), --busy-cores C (0.3), --budget S (280; quick: 90).
 // The machine may be shared: every window records how many cores *other* processes used during
 // it (from /proc/stat). A window where they used more than --busy-cores is measured again, up to
 // --retries times while the run is within --budget seconds, and the least disturbed window is
@@ -30,6 +30,7 @@ import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { viewerPeerConfig } from './lib/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -47,6 +48,8 @@ const MEASURE_MS = QUICK ? 4000 : 10_000;
 const IDLE_MS = QUICK ? 2000 : 5000;
 const FPS = 30;
 const ONLY = option('--only');
+/** V8/Node flags for the sender process, to compare heap settings (default: this process's own). */
+const SENDER_NODE_ARGS = option('--node-args')?.split(' ').filter(Boolean);
 const JSON_OUT = option('--json');
 /**
  * The machine is shared: when other processes used more than BUSY_CORES during a window, the
@@ -162,6 +165,7 @@ class SenderProcess {
       cwd: root,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, DEBUG: '' },
+      ...(SENDER_NODE_ARGS === undefined ? {} : { execArgv: SENDER_NODE_ARGS }),
     });
     this.pid = this.#child.pid;
     // FFmpeg's libx264/libvpx chatter (version, per-session summaries) is not ours to show.
@@ -212,12 +216,6 @@ class SenderProcess {
 }
 
 // ---- the viewers -------------------------------------------------------------------------------
-const rtcpFeedback = [
-  { type: 'nack' },
-  { type: 'nack', parameter: 'pli' },
-  { type: 'ccm', parameter: 'fir' },
-];
-
 /** Whether an RTP payload starts a keyframe (VP8: RFC 7741 descriptor + P bit; H.264: IDR/SPS). */
 function startsKeyframe(codec, payload) {
   if (payload.length < 2) return false;
@@ -263,27 +261,7 @@ class CountingViewer {
 
   async watch(senderId, camera) {
     await this.client.connect();
-    const codec = this.codec;
-    const pc = new RTCPeerConnection({
-      // A loopback STUN address keeps werift from resolving its public default (hangs offline);
-      // max-bundle as browsers do (max-compat leaks a socket per extra m-line).
-      iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-      iceStunGatherTimeout: 0.05,
-      iceUseIpv6: false,
-      bundlePolicy: 'max-bundle',
-      codecs: {
-        video: [
-          codec === 'vp8'
-            ? new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback })
-            : new RTCRtpCodecParameters({
-                mimeType: 'video/H264',
-                clockRate: 90000,
-                rtcpFeedback,
-                parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-              }),
-        ],
-      },
-    });
+    const pc = new werift.RTCPeerConnection(viewerPeerConfig(werift, this.codec));
     this.pc = pc;
     const transceiver = pc.addTransceiver('video', { direction: 'recvonly' });
     transceiver.onTrack.subscribe((track) => {
@@ -548,7 +526,7 @@ for (const built of [
 }
 const { createSignalingServer } = await import('@robocam/signal-app');
 const { SignalingClient } = await import('@robocam/protocol');
-const { RTCPeerConnection, RTCRtpCodecParameters } = await import('werift');
+const werift = await import('werift');
 
 // ---- main --------------------------------------------------------------------------------------
 const machine = {

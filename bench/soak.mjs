@@ -3,7 +3,10 @@
 // have grown by 10 % or more.
 //
 //   npx nx run-many -t build -p signal sender
-//   node bench/soak.mjs [--cycles 1000] [--concurrency 2]      (or: npx nx run-many -t soak)
+//   node bench/soak.mjs [--cycles 1000] [--concurrency 2] [--preload /path/to/libjemalloc.so.2]
+//   (or: npx nx run-many -t soak)
+// --preload runs the sender with LD_PRELOAD set to that library, as the Docker image does with
+// jemalloc; without it the sender uses glibc's malloc, as under `npm start`.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isolate,
@@ -24,6 +27,8 @@ const option = (name, fallback) => {
 };
 const cycles = option('--cycles', 1000);
 const concurrency = option('--concurrency', 2);
+const preloadIndex = args.indexOf('--preload');
+const preload = preloadIndex >= 0 ? args[preloadIndex + 1] : undefined;
 const signalPort = 31_765;
 const healthPort = 31_766;
 const signalingUrl = `ws://127.0.0.1:${signalPort}`;
@@ -33,6 +38,7 @@ const sender = startApp('sender', {
   SIGNALING_URL: signalingUrl,
   HEALTH_PORT: String(healthPort),
   CAMERAS: 'testpattern:640x480@30',
+  ...(preload === undefined ? {} : { LD_PRELOAD: preload }),
 });
 const stats = async () => (await fetch(`http://127.0.0.1:${healthPort}/stats`)).json();
 let failures = 0;
@@ -96,7 +102,7 @@ try {
     ['all cycles succeeded', failures === 0, `${failures} failures`],
   ];
   console.log(
-    `\nsoak: ${cycles} cycles (${concurrency} at a time) in ${((Date.now() - started) / 1000).toFixed(0)} s; cycle p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p95 ${percentile(sorted, 0.95).toFixed(0)} ms; sender ${health.status}`,
+    `\nsoak: ${cycles} cycles (allocator: ${preload ?? 'glibc malloc'}) (${concurrency} at a time) in ${((Date.now() - started) / 1000).toFixed(0)} s; cycle p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p95 ${percentile(sorted, 0.95).toFixed(0)} ms; sender ${health.status}`,
   );
   for (const [name, ok, detail] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
   process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;

@@ -65,13 +65,18 @@ RUN mkdir /app \
 # --- runtime ----------------------------------------------------------------------------------------
 FROM node:24-bookworm-slim
 # tini as PID 1: forwards SIGTERM to node and reaps zombies. v4l-utils: @robocam/capture-v4l2
-# discovers camera modes with v4l2-ctl when it is there (complete frame-rate lists). (apt-get
-# clean: drop the 80 MB of package caches, in case the base image does not do it itself.)
+# discovers camera modes with v4l2-ctl when it is there (complete frame-rate lists). jemalloc as
+# the allocator: werift frees an OpenSSL context per packet and FFmpeg large frame buffers, memory
+# glibc's malloc keeps while jemalloc hands it back — with it the soak's RSS stays flat (bench/
+# README.md, "Soak"). The link gives it one path on every architecture. (apt-get clean: drop the
+# 80 MB of package caches, in case the base image does not do it itself.)
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends tini v4l-utils \
+  && apt-get install -y --no-install-recommends tini v4l-utils libjemalloc2 \
+  && jemalloc="$(find /usr/lib -name libjemalloc.so.2 -print -quit)" \
+  && [ -n "$jemalloc" ] && ln -s "$jemalloc" /usr/local/lib/libjemalloc.so.2 \
   && apt-get clean \
   && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log
-ENV NODE_ENV=production
+ENV NODE_ENV=production LD_PRELOAD=/usr/local/lib/libjemalloc.so.2
 WORKDIR /app
 COPY --from=prune /app ./
 USER node

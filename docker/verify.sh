@@ -9,7 +9,7 @@
 #      does: signal and web on a bridge network with published ports, the sender on the host's
 #      network on the test pattern; checks every HEALTHCHECK, the viewer page, and that a werift
 #      viewer decodes frames with a readable timecode from the containerized sender through the
-#      containerized signaling server;
+#      containerized signaling server, and that the sender runs on jemalloc with its heap flags;
 #   4. runs the sender again the other way docker/compose.yaml describes (on the bridge network,
 #      media through a published RTC_PORT_RANGE, ANNOUNCED_IPS) and checks the video arrives;
 #   5. stops each container (SIGTERM) and checks it exits 0 within 10 s; prints image sizes.
@@ -105,6 +105,12 @@ if [ "${1:-}" = --inside ]; then
   t0=$(date +%s.%N)
   timeout 60 node docker/verify-viewer.ts "ws://127.0.0.1:$SIGNAL_PORT" 20 30000 || fail "the viewer received no video"
   echo "viewer done in $(seconds_since "$t0") s"
+
+  step "the sender runs on jemalloc, relaunched with its V8 heap flags"
+  sender_process=$(podman top "$NAME-sender" hpid args | grep 'sender/dist/main.js') || fail "no sender process"
+  echo "$sender_process"
+  grep -q -- '--optimize-for-size' <<<"$sender_process" || fail "the sender runs without its heap flags"
+  grep -q libjemalloc "/proc/$(awk '{ print $1 }' <<<"$sender_process")/maps" || fail "the sender does not use jemalloc"
 
   stop_checked() { # SIGTERM with 10 s grace: the app must exit 0, in time
     local t0 took code

@@ -31,8 +31,8 @@ export function requireBuilt() {
   }
 }
 
-export function startApp(app, env) {
-  const child = spawn(process.execPath, [resolve(root, `apps/${app}/dist/main.js`)], {
+export function startApp(app, env, nodeArgs = []) {
+  const child = spawn(process.execPath, [...nodeArgs, resolve(root, `apps/${app}/dist/main.js`)], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -80,6 +80,36 @@ export function percentile(sorted, p) {
 }
 
 /**
+ * werift settings for a receive-only viewer on this machine. A loopback STUN address keeps werift
+ * from resolving its public default (that hangs offline); max-bundle as browsers do (max-compat
+ * leaks a socket per extra m-line). `werift` is the imported module (benchmarks load it lazily,
+ * after moving into the isolated network namespace).
+ */
+export function viewerPeerConfig(werift, codec) {
+  const rtcpFeedback = [
+    { type: 'nack' },
+    { type: 'nack', parameter: 'pli' },
+    { type: 'ccm', parameter: 'fir' },
+  ];
+  const video =
+    codec === 'vp8'
+      ? new werift.RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback })
+      : new werift.RTCRtpCodecParameters({
+          mimeType: 'video/H264',
+          clockRate: 90000,
+          rtcpFeedback,
+          parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+        });
+  return {
+    iceServers: [{ urls: 'stun:127.0.0.1:9' }],
+    iceStunGatherTimeout: 0.05,
+    iceUseIpv6: false,
+    bundlePolicy: 'max-bundle',
+    codecs: { video: [video] },
+  };
+}
+
+/**
  * A werift viewer over the robocam signaling protocol. `decode: true` decodes frames with node-av
  * and reads the timecode strip (capture time → glass-to-glass latency on one clock).
  */
@@ -98,21 +128,7 @@ export async function watch(signalingUrl, { camera = 'testpattern', decode = fal
   while (client.senders.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const senderId = [...client.senders.keys()][0];
   if (senderId === undefined) throw new Error('no sender online');
-  const pc = new werift.RTCPeerConnection({
-    iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-    iceStunGatherTimeout: 0.05,
-    iceUseIpv6: false,
-    bundlePolicy: 'max-bundle',
-    codecs: {
-      video: [
-        new werift.RTCRtpCodecParameters({
-          mimeType: 'video/VP8',
-          clockRate: 90000,
-          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-        }),
-      ],
-    },
-  });
+  const pc = new werift.RTCPeerConnection(viewerPeerConfig(werift, 'vp8'));
   const session = `bench-${Math.random().toString(36).slice(2, 14)}`;
   const state = { frames: 0, keyframes: 0, decoded: 0 };
   let decoder;

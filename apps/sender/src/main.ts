@@ -1,3 +1,13 @@
+import { relaunchWithNodeFlags } from '@robocam/service';
+
+// V8 heap settings, fixed at process start, so applied by restarting in place when the command line
+// lacks them (a user's own value for either flag wins; `--no-optimize-for-size` switches it off).
+// werift allocates heavily per packet and per peer connection, and with V8's defaults on a large
+// machine the young generation grew to 128 MiB and the old generation was collected late, so
+// viewers coming and going raised the sender's memory by ~90 % over 1,000 sessions; with these the
+// growth stays under 10 % at a few per cent more CPU (measured in bench/README.md, "Soak").
+relaunchWithNodeFlags(['--max-semi-space-size=16', '--optimize-for-size']);
+
 // Each V4L2 camera holds one libuv worker thread in a blocking read; libuv's pool (default 4)
 // must be sized before first use, so before the modules that use it are loaded.
 const cameraCount = (process.env['CAMERAS'] ?? '')
