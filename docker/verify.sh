@@ -107,7 +107,9 @@ if [ "${1:-}" = --inside ]; then
   echo "viewer done in $(seconds_since "$t0") s"
 
   step "the sender runs on jemalloc, relaunched with its V8 heap flags"
-  sender_process=$(podman top "$NAME-sender" hpid args | grep 'sender/dist/main.js') || fail "no sender process"
+  # tini's own arguments name main.js too: the node process is the line that starts with node.
+  sender_process=$(podman top "$NAME-sender" hpid args | grep -E '^[0-9]+ +[^ ]*node .*sender/dist/main\.js') ||
+    fail "no sender process"
   echo "$sender_process"
   grep -q -- '--optimize-for-size' <<<"$sender_process" || fail "the sender runs without its heap flags"
   grep -q libjemalloc "/proc/$(awk '{ print $1 }' <<<"$sender_process")/maps" || fail "the sender does not use jemalloc"
