@@ -8,6 +8,7 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cameraLikeFrame } from './lib/camera-frames.mjs';
 
 const { VideoEncoder } = await import('../libs/sender-core/dist/encoder.js');
 
@@ -18,35 +19,13 @@ const SIZES = (process.env.BENCH_SIZES ?? '640x480,1280x720,1920x1080')
   .split(',')
   .map((s) => s.split('x').map(Number));
 
-/** Moving gradient + moving square + mild sensor-like noise, I420. */
-function makeFrame(w, h, i) {
-  const buf = Buffer.alloc((w * h * 3) / 2);
-  let seed = (i * 2654435761 + 1) >>> 0 || 1;
-  const sx = (i * 9) % (w - 128);
-  const sy = (i * 5) % (h - 128);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let v = 40 + (((((x + i * 6) * 150) / w + (y * 30) / h) | 0) % 170);
-      if (x >= sx && x < sx + 128 && y >= sy && y < sy + 128) v = 220 - ((x - sx) >> 1);
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      v += ((seed >>> 0) % 9) - 4;
-      buf[y * w + x] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
-  buf.fill(128, w * h, w * h + (w * h) / 4);
-  buf.fill(140, w * h + (w * h) / 4);
-  return buf;
-}
-
 function pct(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))];
 }
 
 async function run(codec, w, h) {
-  const frames = Array.from({ length: 16 }, (_, i) => makeFrame(w, h, i));
+  const frames = Array.from({ length: 16 }, (_, i) => cameraLikeFrame(w, h, i));
   const enc = await VideoEncoder.create({ codec, width: w, height: h, fps: FPS, encoder: 'software' });
   // Warm-up (first keyframe, allocations).
   for (let i = 0; i < 5; i++)

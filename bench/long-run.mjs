@@ -6,41 +6,34 @@
 //   node bench/long-run.mjs [--minutes 10]                    (or: npx nx run-many -t soak)
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  argument,
   isolate,
   percentile,
   processReading,
   requireBuilt,
-  startApp,
-  waitForHttp,
+  startStack,
   watch,
 } from './lib/harness.mjs';
 
 const args = process.argv.slice(2);
 isolate(import.meta.url, args);
 requireBuilt();
-const i = args.indexOf('--minutes');
-const minutes = i >= 0 ? Number(args[i + 1]) : 10;
-const signalPort = 32_765;
-const healthPort = 32_766;
-const signalingUrl = `ws://127.0.0.1:${signalPort}`;
+const minutes = Number(argument(args, '--minutes') ?? 10);
 
-const signal = startApp('signal', { PORT: String(signalPort), HOST: '127.0.0.1' });
-const sender = startApp('sender', {
-  SIGNALING_URL: signalingUrl,
-  HEALTH_PORT: String(healthPort),
-  CAMERAS: 'testpattern:1280x720@30',
+const { signalingUrl, sender, stats, stop } = await startStack({
+  signalPort: 32_765,
+  cameras: 'testpattern:1280x720@30',
 });
 try {
-  await waitForHttp(`http://127.0.0.1:${healthPort}/healthz`);
   let latencies = [];
   const viewer = await watch(signalingUrl, { decode: true, onLatency: (ms) => latencies.push(ms) });
   const rows = [];
-  let previous = await (await fetch(`http://127.0.0.1:${healthPort}/stats`)).json();
+  let previous = await stats();
   let previousFrames = viewer.state.decoded;
   for (let minute = 1; minute <= minutes; minute++) {
     latencies = [];
     await sleep(60_000);
-    const now = await (await fetch(`http://127.0.0.1:${healthPort}/stats`)).json();
+    const now = await stats();
     const sorted = [...latencies].sort((a, b) => a - b);
     const camera = now.cameras[0];
     const before = previous.cameras[0];
@@ -77,6 +70,5 @@ try {
     );
   process.exitCode = Math.abs(creep) <= 10 ? 0 : 1;
 } finally {
-  await sender.stop();
-  await signal.stop();
+  await stop();
 }

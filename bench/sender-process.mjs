@@ -19,6 +19,7 @@
 // like the "camera-like content" measurements in ../shared/README.md.
 import { EventEmitter } from 'node:events';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { cameraLikeFrame } from './lib/camera-frames.mjs';
 
 const senderModule = await import('@robocam/sender');
 const { Sender } = senderModule;
@@ -37,28 +38,6 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
 function reply(message) {
   process.send?.(message);
-}
-
-/** Moving gradient + moving square + mild sensor-like noise, I420 (as bench/encoder.bench.mjs). */
-function cameraLikeFrame(w, h, i) {
-  const buf = Buffer.alloc((w * h * 3) / 2);
-  let seed = (i * 2654435761 + 1) >>> 0 || 1;
-  const sx = (i * 9) % (w - 128);
-  const sy = (i * 5) % (h - 128);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let v = 40 + (((((x + i * 6) * 150) / w + (y * 30) / h) | 0) % 170);
-      if (x >= sx && x < sx + 128 && y >= sy && y < sy + 128) v = 220 - ((x - sx) >> 1);
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      v += ((seed >>> 0) % 9) - 4;
-      buf[y * w + x] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
-  buf.fill(128, w * h, w * h + (w * h) / 4);
-  buf.fill(140, w * h + (w * h) / 4);
-  return buf;
 }
 
 /**

@@ -30,16 +30,13 @@ import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { viewerPeerConfig } from './lib/harness.mjs';
+import { argument, viewerPeerConfig } from './lib/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
-const option = (name) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const option = (name) => argument(args, name);
 
 // ---- settings ----------------------------------------------------------------------------------
 const QUICK = flag('--quick');

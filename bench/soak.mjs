@@ -9,41 +9,29 @@
 // jemalloc; without it the sender uses glibc's malloc, as under `npm start`.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  argument,
   isolate,
   percentile,
   processReading,
   requireBuilt,
-  startApp,
-  waitForHttp,
+  startStack,
   watch,
 } from './lib/harness.mjs';
 
 const args = process.argv.slice(2);
 isolate(import.meta.url, args);
 requireBuilt();
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const cycles = option('--cycles', 1000);
-const concurrency = option('--concurrency', 2);
-const preloadIndex = args.indexOf('--preload');
-const preload = preloadIndex >= 0 ? args[preloadIndex + 1] : undefined;
-const signalPort = 31_765;
-const healthPort = 31_766;
-const signalingUrl = `ws://127.0.0.1:${signalPort}`;
+const cycles = Number(argument(args, '--cycles') ?? 1000);
+const concurrency = Number(argument(args, '--concurrency') ?? 2);
+const preload = argument(args, '--preload');
 
-const signal = startApp('signal', { PORT: String(signalPort), HOST: '127.0.0.1' });
-const sender = startApp('sender', {
-  SIGNALING_URL: signalingUrl,
-  HEALTH_PORT: String(healthPort),
-  CAMERAS: 'testpattern:640x480@30',
-  ...(preload === undefined ? {} : { LD_PRELOAD: preload }),
+const { signalingUrl, sender, stats, health, stop } = await startStack({
+  signalPort: 31_765,
+  cameras: 'testpattern:640x480@30',
+  senderEnv: preload === undefined ? {} : { LD_PRELOAD: preload },
 });
-const stats = async () => (await fetch(`http://127.0.0.1:${healthPort}/stats`)).json();
 let failures = 0;
 try {
-  await waitForHttp(`http://127.0.0.1:${healthPort}/healthz`);
   const started = Date.now();
   const durations = [];
   let done = 0;
@@ -78,7 +66,7 @@ try {
   await sleep(3000);
   const end = processReading(sender.child.pid);
   const final = await stats();
-  const health = await (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).json();
+  const { status } = await health();
   const sorted = durations.sort((a, b) => a - b);
   const growth = ((end.rssMiB - baseline.rssMiB) / baseline.rssMiB) * 100;
   const camera = final.cameras[0];
@@ -102,11 +90,10 @@ try {
     ['all cycles succeeded', failures === 0, `${failures} failures`],
   ];
   console.log(
-    `\nsoak: ${cycles} cycles (allocator: ${preload ?? 'glibc malloc'}) (${concurrency} at a time) in ${((Date.now() - started) / 1000).toFixed(0)} s; cycle p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p95 ${percentile(sorted, 0.95).toFixed(0)} ms; sender ${health.status}`,
+    `\nsoak: ${cycles} cycles (allocator: ${preload ?? 'glibc malloc'}) (${concurrency} at a time) in ${((Date.now() - started) / 1000).toFixed(0)} s; cycle p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p95 ${percentile(sorted, 0.95).toFixed(0)} ms; sender ${status}`,
   );
   for (const [name, ok, detail] of checks) console.log(`${ok ? 'PASS' : 'FAIL'}  ${name}: ${detail}`);
   process.exitCode = checks.every(([, ok]) => ok) ? 0 : 1;
 } finally {
-  await sender.stop();
-  await signal.stop();
+  await stop();
 }

@@ -53,6 +53,41 @@ export async function waitForHttp(url, timeoutMs = 15_000) {
   throw new Error(`${url} not healthy within ${timeoutMs} ms`);
 }
 
+/** The value after `name` on the command line (`--cycles 1000` → '1000'), or undefined. */
+export function argument(args, name) {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/**
+ * The signaling server and the sender app (from their dist/) on loopback, `signalPort` for
+ * signaling and the next port for the sender's health endpoint; resolves once the sender is
+ * registered. `stats()` reads the sender's /stats, `stop()` ends both.
+ */
+export async function startStack({ signalPort, cameras, senderEnv = {} }) {
+  const healthUrl = `http://127.0.0.1:${signalPort + 1}`;
+  const signalingUrl = `ws://127.0.0.1:${signalPort}`;
+  const signal = startApp('signal', { PORT: String(signalPort), HOST: '127.0.0.1' });
+  const sender = startApp('sender', {
+    SIGNALING_URL: signalingUrl,
+    HEALTH_PORT: String(signalPort + 1),
+    CAMERAS: cameras,
+    ...senderEnv,
+  });
+  const stop = async () => {
+    await sender.stop();
+    await signal.stop();
+  };
+  try {
+    await waitForHttp(`${healthUrl}/healthz`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const json = async (path) => (await fetch(`${healthUrl}${path}`)).json();
+  return { signalingUrl, sender, stats: () => json('/stats'), health: () => json('/healthz'), stop };
+}
+
 /** Resident memory (MiB), open file descriptors and sockets of a process, from /proc. */
 export function processReading(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
