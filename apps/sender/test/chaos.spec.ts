@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { WeriftViewer, type ReceivedTrack } from '../../../libs/sender-core/test/support/werift-viewer.js';
-import { LossyRelay, startApp, waitForHttp, type AppProcess } from './support/processes.js';
+import { LossyRelay, startApp, waitFor, waitForHttp, type AppProcess } from './support/processes.js';
 
 // Chaos against the apps as users run them (separate processes), with werift viewers that decode
 // what they receive. Runs inside ../shared/netns/run-isolated.sh (npm test does).
@@ -36,16 +36,6 @@ async function viewer(options?: Parameters<WeriftViewer['watch']>[3]): Promise<W
   viewers.push(v);
   await v.watch(await v.senderId(10_000), ['testpattern'], 'vp8', options);
   return v;
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<number> {
-  const started = performance.now();
-  while (!predicate()) {
-    if (performance.now() - started > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return performance.now() - started;
 }
 
 /** Largest gap between decoded frames in [from, to], and the frame rate there. */

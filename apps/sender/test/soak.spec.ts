@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { WeriftViewer } from '../../../libs/sender-core/test/support/werift-viewer.js';
-import { startApp, waitForHttp, type AppProcess } from './support/processes.js';
+import { startApp, waitFor, waitForHttp, type AppProcess } from './support/processes.js';
 
 // The fast version of bench/soak.mjs (1,000 cycles, `npx nx run sender:soak`): viewers come and
 // go against the sender app run as users run it, and nothing may be left behind. Memory is only
@@ -35,14 +35,6 @@ function processReading(pid: number): { rssMiB: number; sockets: number; command
   }
   const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   return { rssMiB: rssKb / 1024, sockets, commandLine };
-}
-
-async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 beforeAll(async () => {
@@ -106,7 +98,7 @@ describe('soak (fast)', () => {
     expect(starts).toBeGreaterThanOrEqual(1);
     expect(starts).toBeLessThanOrEqual(CYCLES);
     await waitFor(
-      () => Promise.resolve(processReading(pid).sockets <= before.sockets),
+      () => processReading(pid).sockets <= before.sockets,
       5000,
       `sender sockets back to ${before.sockets}`,
     );

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
-import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift';
+import { RTCPeerConnection } from 'werift';
 import { Sender } from '../src/index.js';
+import { viewerPeerConfig } from './support/werift-viewer.js';
 
 // A WHEP client made of plain HTTP and a werift peer connection, against the real signaling
 // server and the real sender: a WHEP viewer is an ordinary viewer (shared encoder, keyframe on
@@ -37,21 +38,7 @@ async function whepClient(): Promise<{
   packets: () => number;
   keyframes: () => number;
 }> {
-  const pc = new RTCPeerConnection({
-    iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-    iceStunGatherTimeout: 0.05,
-    iceUseIpv6: false,
-    bundlePolicy: 'max-bundle',
-    codecs: {
-      video: [
-        new RTCRtpCodecParameters({
-          mimeType: 'video/VP8',
-          clockRate: 90000,
-          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-        }),
-      ],
-    },
-  });
+  const pc = new RTCPeerConnection(viewerPeerConfig('vp8'));
   pcs.push(pc);
   let packets = 0;
   let keyframes = 0;

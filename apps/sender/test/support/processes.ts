@@ -23,6 +23,21 @@ export function startApp(app: 'signal' | 'sender', env: Record<string, string>):
   return { child, output, exited };
 }
 
+/** Polls `predicate` every 10 ms until it holds; resolves with how long that took (ms). */
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const started = performance.now();
+  while (!(await predicate())) {
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return performance.now() - started;
+}
+
 /** Polls an HTTP endpoint until it answers 200. */
 export async function waitForHttp(url: string, timeoutMs: number): Promise<number> {
   const started = performance.now();

@@ -35,6 +35,34 @@ export interface ReceivedTrack {
   firstPacketAtMono: number | undefined;
 }
 
+const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
+
+/** werift settings for a receive-only test viewer of `codec` on this machine. */
+export function viewerPeerConfig(codec: 'vp8' | 'h264'): ConstructorParameters<typeof RTCPeerConnection>[0] {
+  return {
+    // Without a STUN server werift falls back to a public one, whose DNS lookup hangs offline and
+    // keeps the process alive; a loopback address fails at once instead.
+    iceServers: [{ urls: 'stun:127.0.0.1:9' }],
+    iceStunGatherTimeout: 0.05,
+    iceUseIpv6: false,
+    // As browsers do. With werift's default (max-compat) a second m-line gets its own ICE
+    // transport whose socket werift never closes, which keeps the test process alive.
+    bundlePolicy: 'max-bundle',
+    codecs: {
+      video: [
+        codec === 'vp8'
+          ? new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: FEEDBACK })
+          : new RTCRtpCodecParameters({
+              mimeType: 'video/H264',
+              clockRate: 90000,
+              rtcpFeedback: FEEDBACK,
+              parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+            }),
+      ],
+    },
+  };
+}
+
 /**
  * A viewer made of werift and node-av, as a test would want a browser to be: it negotiates through
  * the signaling server, reassembles RTP into frames, decodes them and reads the timecode strip.
@@ -83,40 +111,7 @@ export class WeriftViewer {
       rewriteAnswer = (sdp: string) => sdp,
     }: { rewriteAnswer?: (sdp: string) => string | Promise<string> } = {},
   ): Promise<void> {
-    const pc = new RTCPeerConnection({
-      // Without a STUN server werift falls back to a public one, whose DNS lookup hangs offline and
-      // keeps the process alive; a loopback address fails at once instead.
-      iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-      iceStunGatherTimeout: 0.05,
-      iceUseIpv6: false,
-      // As browsers do. With werift's default (max-compat) a second m-line gets its own ICE
-      // transport whose socket werift never closes, which keeps the test process alive.
-      bundlePolicy: 'max-bundle',
-      codecs: {
-        video: [
-          codec === 'vp8'
-            ? new RTCRtpCodecParameters({
-                mimeType: 'video/VP8',
-                clockRate: 90000,
-                rtcpFeedback: [
-                  { type: 'nack' },
-                  { type: 'nack', parameter: 'pli' },
-                  { type: 'ccm', parameter: 'fir' },
-                ],
-              })
-            : new RTCRtpCodecParameters({
-                mimeType: 'video/H264',
-                clockRate: 90000,
-                rtcpFeedback: [
-                  { type: 'nack' },
-                  { type: 'nack', parameter: 'pli' },
-                  { type: 'ccm', parameter: 'fir' },
-                ],
-                parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-              }),
-        ],
-      },
-    });
+    const pc = new RTCPeerConnection(viewerPeerConfig(codec));
     this.pc = pc;
     for (const camera of cameras) {
       const transceiver = pc.addTransceiver('video', { direction: 'recvonly' });
