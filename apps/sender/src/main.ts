@@ -4,8 +4,9 @@ import { relaunchWithNodeFlags } from '@robocam/service';
 // lacks them (a user's own value for either flag wins; `--no-optimize-for-size` switches it off).
 // werift allocates heavily per packet and per peer connection, and with V8's defaults on a large
 // machine the young generation grew to 128 MiB and the old generation was collected late, so
-// viewers coming and going raised the sender's memory by ~90 % over 1,000 sessions; with these the
-// growth stays under 10 % at a few per cent more CPU (measured in bench/README.md, "Soak").
+// viewers coming and going raised the sender's memory by ~90 % over 1,000 sessions. With these it
+// rises once by ~16 % (V8 warming up; −5 % on jemalloc, as in the Docker image) and then stays
+// flat, for ~0.02–0.04 more cores at 16 viewers (bench/README.md, "Soak").
 relaunchWithNodeFlags(['--max-semi-space-size=16', '--optimize-for-size']);
 
 // Each V4L2 camera holds one libuv worker thread in a blocking read; libuv's pool (default 4)
