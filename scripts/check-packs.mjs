@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const libraries = [
+  'libs/types',
   'libs/protocol',
   'libs/testpattern',
   'libs/capture-v4l2',

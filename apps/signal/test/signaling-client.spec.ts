@@ -1,10 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  InvalidStateError,
-  SignalingClient,
-  type ProtocolError,
-  type SignalingClientSettings,
-} from '@robocam/protocol';
+import { InvalidStateError } from '@robocam/types';
+import { SignalingClient, type ProtocolError, type SignalingClientSettings } from '@robocam/protocol';
 import { createSignalingServer, type SignalingServer } from '../src/index.js';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';

@@ -13,8 +13,11 @@ export {
   sessionIdSchema,
   peerIdSchema,
   errorCodeSchema,
+  byeCodeSchema,
 } from './schemas.js';
+export { isRetryableByeCode } from './messages.js';
 export type {
+  ByeCode,
   CameraInfo,
   CameraStatus,
   ClientMessage,
@@ -30,9 +33,7 @@ export type {
 } from './messages.js';
 export { parseClientMessage, parseServerMessage, encodeMessage } from './parse.js';
 export type { ParseResult, RawMessage } from './parse.js';
-export { ProtocolError, InvalidStateError, TimeoutError } from './errors.js';
-export { backoffDelay } from './backoff.js';
-export type { BackoffSettings } from './backoff.js';
+export { ProtocolError } from './errors.js';
 export { ClockOffsetEstimator, estimateClock } from './clock.js';
 export type { ClockEstimate, ClockSample } from './clock.js';
 export { SignalingClient } from './signaling-client.js';

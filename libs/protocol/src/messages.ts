@@ -1,5 +1,7 @@
+import type { CameraStatus as SharedCameraStatus, VideoCodec as SharedVideoCodec } from '@robocam/types';
 import type { z } from 'zod';
 import type {
+  byeCodeSchema,
   cameraInfoSchema,
   cameraStatusSchema,
   clientMessageSchema,
@@ -23,10 +25,33 @@ export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMes
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 
 export type CameraInfo = z.infer<typeof cameraInfoSchema>;
-export type CameraStatus = z.infer<typeof cameraStatusSchema>;
+export type { CameraStatus, VideoCodec } from '@robocam/types';
 export type SenderInfo = z.infer<typeof senderInfoSchema>;
 export type IceCandidate = z.infer<typeof iceCandidateSchema>;
-export type VideoCodec = z.infer<typeof videoCodecSchema>;
+/** Why a session ended, carried by `bye`; decide retries with {@link isRetryableByeCode}. */
+export type ByeCode = z.infer<typeof byeCodeSchema>;
 /** Machine-readable reason carried by `error` messages and {@link ProtocolError}. */
 export type ErrorCode = z.infer<typeof errorCodeSchema>;
 export type Role = ClientMessageOf<'hello'>['role'];
+
+// The wire schemas and @robocam/types must name the same values: a codec or status added on one
+// side only fails typecheck here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type SchemasMatchTypes = [
+  Same<z.infer<typeof videoCodecSchema>, SharedVideoCodec>,
+  Same<z.infer<typeof cameraStatusSchema>, SharedCameraStatus>,
+] extends [true, true]
+  ? true
+  : never;
+/** Not part of the public API: only here so that a mismatch fails `tsc`. */
+export const schemasMatchTypes: SchemasMatchTypes = true;
+
+/**
+ * Whether a session that ended with `code` is worth opening again at once. Refusals that will
+ * not change by retrying (the camera does not exist, no common codec, a bad offer) are not;
+ * everything else (network failures, a sender restarting, a camera recovering, an unknown code
+ * from a newer peer) is, with backoff. `too-many-viewers` is retryable: a seat may free up.
+ */
+export function isRetryableByeCode(code: ByeCode | undefined): boolean {
+  return code !== 'unknown-camera' && code !== 'no-common-codec' && code !== 'bad-offer';
+}

@@ -138,10 +138,42 @@ const candidate = z.object({
   candidate: iceCandidateSchema.nullable(),
 });
 
+/**
+ * Why a session ended, machine-readable: the page decides whether to retry from this code (see
+ * `isRetryableByeCode`), never from the human `reason` text.
+ */
+export const byeCodeSchema = z.enum([
+  /** The other side closed it on purpose (tab hidden, viewer left, renegotiated). */
+  'closed',
+  /** The sender process is stopping; it will be back. */
+  'shutting-down',
+  /** The sender serves its maximum number of viewers. */
+  'too-many-viewers',
+  /** The offer names a camera the sender does not have. */
+  'unknown-camera',
+  /** The offer has no codec the sender can send (e.g. H.264 to a browser without it). */
+  'no-common-codec',
+  /** The offer could not be used (malformed SDP, no video section). */
+  'bad-offer',
+  /** The camera could not be started (device error, encoder unavailable). */
+  'camera-failed',
+  /** The peer connection did not connect in time. */
+  'connect-timeout',
+  /** ICE or DTLS failed, or the peer connection closed underneath. */
+  'peer-failed',
+  /** Nothing (no RTCP) was heard from the viewer for too long. */
+  'viewer-silent',
+  /** An unexpected error on the sender. */
+  'internal',
+]);
+
 const bye = z.object({
   type: z.literal('bye'),
   id: messageId.optional(),
   session: sessionIdSchema,
+  /** Machine-readable cause; absent from peers older than this field (treat as retryable). */
+  code: byeCodeSchema.optional(),
+  /** Human-readable detail, for logs and the page's status line. */
   reason: z.string().max(256).optional(),
 });
 

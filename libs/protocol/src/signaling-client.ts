@@ -1,10 +1,10 @@
 // 'events' resolves to Node's built-in module in Node and to the npm 'events' package in browser
 // bundles, so this file runs in both without Node-only imports.
 import { EventEmitter } from 'events';
+import { InvalidStateError, TimeoutError, backoffDelay, type BackoffSettings } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
-import { backoffDelay, type BackoffSettings } from './backoff.js';
 import { estimateClock, type ClockEstimate } from './clock.js';
-import { InvalidStateError, ProtocolError, TimeoutError } from './errors.js';
+import { ProtocolError } from './errors.js';
 import type {
   CameraInfo,
   ClientMessage,

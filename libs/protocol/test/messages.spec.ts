@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
+  byeCodeSchema,
+  isRetryableByeCode,
   encodeMessage,
   LIMITS,
   parseClientMessage,
@@ -197,5 +199,28 @@ describe('hostile input', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('bye codes', () => {
+  it('parse with and without a code, and refuse unknown ones', () => {
+    const session = 'abcdefgh12';
+    expect(parseClientMessage(JSON.stringify({ type: 'bye', session, code: 'no-common-codec' })).ok).toBe(
+      true,
+    );
+    expect(parseClientMessage(JSON.stringify({ type: 'bye', session })).ok).toBe(true);
+    expect(parseClientMessage(JSON.stringify({ type: 'bye', session, code: 'whatever' })).ok).toBe(false);
+  });
+
+  it('say which endings are worth retrying', () => {
+    for (const code of ['unknown-camera', 'no-common-codec', 'bad-offer'] as const) {
+      expect(isRetryableByeCode(code)).toBe(false);
+    }
+    for (const code of byeCodeSchema.options.filter(
+      (c) => !['unknown-camera', 'no-common-codec', 'bad-offer'].includes(c),
+    )) {
+      expect(isRetryableByeCode(code)).toBe(true);
+    }
+    expect(isRetryableByeCode(undefined)).toBe(true);
   });
 });

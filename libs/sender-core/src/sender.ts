@@ -4,12 +4,12 @@ import {
   cameraIdSchema,
   type CameraInfo,
   SignalingClient,
-  type BackoffSettings,
   type ServerMessageOf,
   type SignalingState,
   type WebSocketConstructor,
 } from '@robocam/protocol';
 import { isRecoverableError, V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
+import type { BackoffSettings } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { EncoderPreference, VideoCodec } from './encoder.js';

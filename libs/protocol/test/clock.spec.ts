@@ -1,24 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { backoffDelay, ClockOffsetEstimator, estimateClock } from '../src/index.js';
-
-describe('backoffDelay', () => {
-  it('grows exponentially and is capped', () => {
-    const noJitter = { initialDelayMs: 100, maxDelayMs: 2000, factor: 2, jitter: 0 };
-    const delays = [0, 1, 2, 3, 4, 5, 10, 50].map((attempt) => backoffDelay(attempt, noJitter));
-    expect(delays).toEqual([100, 200, 400, 800, 1600, 2000, 2000, 2000]);
-  });
-
-  it('randomizes within [1 - jitter, 1] of the nominal delay', () => {
-    const settings = { initialDelayMs: 1000, maxDelayMs: 1000, jitter: 0.5 };
-    expect(backoffDelay(3, settings, () => 0)).toBe(1000);
-    expect(backoffDelay(3, settings, () => 0.999999)).toBe(500);
-    for (let i = 0; i < 100; i++) {
-      const delay = backoffDelay(i, settings);
-      expect(delay).toBeGreaterThanOrEqual(500);
-      expect(delay).toBeLessThanOrEqual(1000);
-    }
-  });
-});
+import { ClockOffsetEstimator, estimateClock } from '../src/index.js';
 
 describe('clock estimation', () => {
   it('computes offset and RTT the NTP way', () => {
