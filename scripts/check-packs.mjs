@@ -1,5 +1,6 @@
 // Checks what `npm pack` would publish for every library: compiled JS, declarations, README, and
-// that every path named in the exports map exists in the tarball.
+// that every path named in the exports map exists in the tarball; for @robocam/viewer also the
+// built page (index.html naming hashed, precompressed assets).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -10,7 +11,26 @@ const libraries = [
   'libs/capture-v4l2',
   'libs/sender-core',
   'libs/service',
+  'libs/viewer',
 ];
+
+/** What a library ships beyond its code, as checks on the packed file list. */
+const extraChecks = {
+  'libs/viewer': (files) => {
+    const problems = [];
+    for (const required of ['dist/public/index.html', 'dist/public/favicon.svg']) {
+      if (!files.has(required)) problems.push(`missing ${required} (the built page)`);
+    }
+    for (const pattern of [
+      /^dist\/public\/assets\/viewer-[A-Z0-9]+\.js$/,
+      /^dist\/public\/assets\/viewer-[A-Z0-9]+\.js\.br$/,
+      /^dist\/public\/assets\/style-[A-Z0-9]+\.css$/,
+    ]) {
+      if (![...files].some((file) => pattern.test(file))) problems.push(`no file matches ${pattern}`);
+    }
+    return problems;
+  },
+};
 let failed = false;
 for (const dir of libraries) {
   const manifest = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
@@ -35,6 +55,7 @@ for (const dir of libraries) {
   ) {
     problems.push('packs build or source leftovers');
   }
+  problems.push(...(extraChecks[dir]?.(files) ?? []));
   if (manifest.publishConfig?.access !== 'public') problems.push('publishConfig.access is not public');
   console.log(
     `${problems.length === 0 ? 'ok  ' : 'FAIL'} ${manifest.name}: ${report.files.length} files, ${report.size} bytes`,

@@ -1,6 +1,6 @@
 import { logLevelSchema, portSchema, readEnv, type LogLevel } from '@robocam/service';
 import { z } from 'zod';
-import type { SignalingTarget } from './signaling-url.js';
+import type { SignalingTarget } from '@robocam/viewer';
 
 export { ConfigError } from '@robocam/service';
 

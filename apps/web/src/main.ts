@@ -1,16 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { exitOnConfigError, shutdownOnSignals } from '@robocam/service';
+import { startViewerServer } from '@robocam/viewer';
 import { pino } from 'pino';
 import { readConfig } from './config.js';
-import { startWebServer } from './server.js';
 
-// Wiring only: configuration from the environment, a pino logger, the server, signal handling.
+// Wiring only: configuration from the environment, a pino logger, the viewer server (with the page
+// @robocam/viewer ships), signal handling.
 const config = exitOnConfigError('web', () => readConfig(process.env));
 const logger = pino({ name: 'robocam-web', level: config.logLevel });
-const server = await startWebServer({
+const server = await startViewerServer({
   port: config.port,
   host: config.host,
-  publicDir: fileURLToPath(new URL('./public/', import.meta.url)),
   signaling: config.signaling,
   trustProxy: config.trustProxy,
   logger,

@@ -7,11 +7,17 @@ import {
   type BrowserContextOptions,
   type Page,
 } from 'playwright-core';
-import type { RobocamHook } from '../../src/client/test-hook.js';
-import type { TileSnapshot } from '../../src/client/tile.js';
+import type { RobocamHook, TileSnapshot } from '@robocam/viewer';
 import { ARTIFACTS, waitFor } from './services.js';
 
 export type { RobocamHook, TileSnapshot };
+
+declare global {
+  interface Window {
+    /** The viewer page's test hook (installed by @robocam/viewer's page). */
+    robocam?: RobocamHook;
+  }
+}
 
 const CANDIDATES = [
   '/usr/bin/chromium',

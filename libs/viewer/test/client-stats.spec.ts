@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatBitrate, formatFps, formatMs, formatPercent, formatSize } from '../src/client/format.js';
 import { median, readInboundSample, streamStats } from '../src/client/stats.js';
-import { isFatalReason, tileStatus, type TileConditions } from '../src/client/status.js';
+import { byeCodeSchema, errorCodeSchema, isRetryableByeCode } from '@robocam/protocol';
+import { isRefusal, tileStatus, type TileConditions } from '../src/client/status.js';
 
 /** A getStats() report of a receiver as Chromium produces it (only the fields used). */
 function report(over: {
@@ -125,11 +126,40 @@ describe('tile status', () => {
     expect(tileStatus({ ...base, onScreen: false }).text).toBe('paused (not on screen)');
   });
 
-  it('knows which failures retrying soon will not fix', () => {
-    expect(isFatalReason('too many viewers')).toBe(true);
-    expect(isFatalReason('bad-message: sender has no camera "x"')).toBe(true);
-    expect(isFatalReason('connection failed')).toBe(false);
-    expect(isFatalReason('sender left')).toBe(false);
+  it('takes a bye as a refusal exactly when its code is not retryable', () => {
+    const refused = byeCodeSchema.options.filter((code) => isRefusal({ origin: 'remote', code }));
+    expect(refused.sort()).toEqual(['bad-offer', 'no-common-codec', 'unknown-camera']);
+    // A seat may free up, a camera may come back, a sender restarts: retried with backoff.
+    for (const code of ['too-many-viewers', 'shutting-down', 'camera-failed', 'closed'] as const) {
+      expect(isRefusal({ origin: 'remote', code })).toBe(false);
+    }
+    // A bye from a sender older than the code field: the session takes code 'closed', retryable.
+    expect(isRetryableByeCode(undefined)).toBe(true);
+  });
+
+  it('takes a signaling error as a refusal when the server refuses the viewer or the message', () => {
+    const refused = errorCodeSchema.options.filter((code) => isRefusal({ origin: 'remote', code }));
+    expect(refused.sort()).toEqual([
+      'bad-json',
+      'bad-message',
+      'binary-not-supported',
+      'forbidden',
+      'server-full',
+      'too-large',
+      'unauthorized',
+      'unsupported-version',
+    ]);
+    expect(isRefusal({ origin: 'remote', code: 'sender-offline' })).toBe(false);
+    expect(isRefusal({ origin: 'remote', code: 'unknown-peer' })).toBe(false);
+  });
+
+  it('never takes the page’s own closes and failures for refusals, whatever the code', () => {
+    for (const origin of ['local', 'parent', 'failure'] as const) {
+      expect(isRefusal({ origin, code: 'unknown-camera' })).toBe(false);
+      expect(isRefusal({ origin, code: 'unauthorized' })).toBe(false);
+    }
+    expect(isRefusal({ origin: 'failure', code: 'connect-timeout' })).toBe(false);
+    expect(isRefusal({ origin: 'failure', code: 'signaling-lost' })).toBe(false);
   });
 });
 

@@ -3,8 +3,8 @@
 // and gzip + brotli variants of every text file (koa-static serves them to browsers that accept
 // them, so nothing is compressed per request).
 //
-//   node scripts/bundle.mjs           one build (what `nx build web` runs after tsc)
-//   node scripts/bundle.mjs --watch   rebuild on change (`nx serve web`)
+//   node scripts/bundle.mjs           one build (what `nx build viewer` runs after tsc)
+//   node scripts/bundle.mjs --watch   rebuild on change (`nx serve web` runs it)
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -6,7 +6,8 @@ import {
 } from '@robocam/protocol';
 import { SenderClock } from './clock.js';
 import { h, setText } from './dom.js';
-import { Tile, type TileHost, type TileSnapshot } from './tile.js';
+import type { TileSnapshot } from '../page-hook.js';
+import { Tile, type TileHost } from './tile.js';
 import { WatchSession, type WatchSessionSettings } from './watch-session.js';
 
 export interface ViewerAppSettings {
@@ -109,9 +110,9 @@ export class ViewerApp implements TileHost {
     const session: WatchSession = new WatchSession({
       ...settings,
       client: this.client,
-      onClosed: (reason, remote) => {
+      onClosed: (info) => {
         this.#sessions.delete(session.id);
-        settings.onClosed?.(reason, remote);
+        settings.onClosed?.(info);
       },
     });
     this.#sessions.set(session.id, session);
@@ -162,8 +163,8 @@ export class ViewerApp implements TileHost {
     client.on('candidate', ({ session, candidate }) => {
       void this.#sessions.get(session)?.handleCandidate(candidate);
     });
-    client.on('bye', ({ session, reason }) => {
-      this.#sessions.get(session)?.handleBye(reason);
+    client.on('bye', ({ session, code, reason }) => {
+      this.#sessions.get(session)?.handleBye(code, reason);
     });
     client.on('message', (message) => {
       // Errors about a session (e.g. the sender left before it answered) end that session.

@@ -1,4 +1,6 @@
-import type { ClockEstimate, IceCandidate, SignalingClient } from '@robocam/protocol';
+import type { ByeCode, ClockEstimate, ErrorCode, IceCandidate, SignalingClient } from '@robocam/protocol';
+import { errorMessage } from '@robocam/types';
+import type { SessionCloseCode, SessionCloseInfo } from './status.js';
 
 export type WatchSessionState = 'negotiating' | 'connecting' | 'connected' | 'closed';
 
@@ -18,8 +20,11 @@ export interface WatchSessionSettings {
   onTrack?: (index: number, stream: MediaStream, receiver: RTCRtpReceiver) => void;
   /** The peer connection is up. */
   onConnected?: () => void;
-  /** The session ended; `remote` when the sender, the server or the network ended it. */
-  onClosed?: (reason: string, remote: boolean) => void;
+  /**
+   * The session ended: `origin` `local`/`parent` when its owner closed it, `remote` when the sender
+   * or the server did (`code` is theirs), `failure` when the connection failed or timed out.
+   */
+  onClosed?: (info: SessionCloseInfo) => void;
 }
 
 /** 16 random bytes, base64url: fits the protocol's session id rules, works on insecure origins too. */
@@ -49,7 +54,7 @@ export class WatchSession {
   #state: WatchSessionState = 'negotiating';
   #awaitingAnswer = true;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeReason: string | undefined;
+  #closeInfo: SessionCloseInfo | undefined;
   readonly #settings: WatchSessionSettings;
   readonly #transceivers: RTCRtpTransceiver[] = [];
   /** Local candidates wait for the answer: the sender has no peer connection before it answers. */
@@ -102,8 +107,8 @@ export class WatchSession {
   }
 
   /** Why the session ended (undefined while open). */
-  get closeReason(): string | undefined {
-    return this.#closeReason;
+  get closeInfo(): SessionCloseInfo | undefined {
+    return this.#closeInfo;
   }
 
   get receivers(): RTCRtpReceiver[] {
@@ -113,20 +118,21 @@ export class WatchSession {
   /** Creates and sends the offer. */
   async start(): Promise<void> {
     this.#connectTimer = setTimeout(() => {
-      this.close(this.#state === 'negotiating' ? 'no answer from the sender' : 'connection timed out', {
-        remote: true,
-      });
+      this.#fail(
+        'connect-timeout',
+        this.#state === 'negotiating' ? 'no answer from the sender' : 'connection timed out',
+      );
     }, this.#settings.connectTimeoutMs ?? 10_000);
     try {
       await this.pc.setLocalDescription(await this.pc.createOffer());
     } catch (error) {
-      this.close(`cannot create an offer: ${errorText(error)}`, { remote: true });
+      this.#fail('internal', `cannot create an offer: ${errorMessage(error)}`);
       return;
     }
     if (this.closed) return;
     const sdp = this.pc.localDescription?.sdp;
     if (sdp === undefined) {
-      this.close('no local description', { remote: true });
+      this.#fail('internal', 'no local description');
       return;
     }
     this.#sendOffer(sdp);
@@ -148,12 +154,12 @@ export class WatchSession {
     this.#remoteCandidates = [];
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
-      this.close('no answer to the re-offer', { remote: true });
+      this.#fail('connect-timeout', 'no answer to the re-offer');
     }, this.#settings.connectTimeoutMs ?? 10_000);
     try {
       await this.pc.setLocalDescription(await this.pc.createOffer());
     } catch (error) {
-      this.close(`cannot re-offer: ${errorText(error)}`, { remote: true });
+      this.#fail('internal', `cannot re-offer: ${errorMessage(error)}`);
       return;
     }
     const sdp = this.pc.localDescription?.sdp;
@@ -169,7 +175,7 @@ export class WatchSession {
       cameras: [...this.cameras],
       sdp,
     });
-    if (!sent) this.close('signaling server unreachable', { remote: true, bye: false });
+    if (!sent) this.#fail('signaling-lost', 'signaling server unreachable', { bye: false });
   }
 
   /** The sender's answer (to the first offer or to a re-offer). */
@@ -184,7 +190,7 @@ export class WatchSession {
     try {
       await this.pc.setRemoteDescription({ type: 'answer', sdp });
     } catch (error) {
-      this.close(`bad answer: ${errorText(error)}`, { remote: true });
+      this.#fail('peer-failed', `bad answer: ${errorMessage(error)}`);
       return;
     }
     const remote = this.#remoteCandidates ?? [];
@@ -205,14 +211,20 @@ export class WatchSession {
     await this.#addRemoteCandidate(candidate);
   }
 
-  /** The sender or the server ended the session. */
-  handleBye(reason: string | undefined): void {
-    this.close(reason ?? 'ended by the sender', { remote: true, bye: false });
+  /**
+   * The sender or the server ended the session. A `bye` without a code (from a sender older than
+   * the field) counts as `closed`: retryable, like every code but the refusals.
+   */
+  handleBye(code: ByeCode | undefined, reason: string | undefined): void {
+    this.close(
+      { origin: 'remote', code: code ?? 'closed', message: reason ?? code ?? 'ended by the sender' },
+      { bye: false },
+    );
   }
 
   /** The server refused something of this session (e.g. the sender is gone). */
-  handleError(code: string, message: string): void {
-    this.close(`${code}: ${message}`, { remote: true, bye: false });
+  handleError(code: ErrorCode, message: string): void {
+    this.close({ origin: 'remote', code, message: `${code}: ${message}` }, { bye: false });
   }
 
   /** Round trip and clock offset to the sender, over the signaling server. */
@@ -222,21 +234,34 @@ export class WatchSession {
 
   /**
    * Ends the session: tells the sender (unless `bye` is false or the signaling connection is down),
-   * closes the peer connection. Idempotent.
+   * closes the peer connection. Idempotent: the first `info` stays. The `bye` carries the session's
+   * code when it is one of the protocol's (`connect-timeout`, `peer-failed`), else `closed`.
    */
-  close(reason: string, { remote = false, bye = true }: { remote?: boolean; bye?: boolean } = {}): void {
+  close(info: SessionCloseInfo, { bye = true }: { bye?: boolean } = {}): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
-    this.#closeReason = reason;
+    this.#closeInfo = info;
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#disconnectedTimer);
     clearTimeout(this.#restartTimer);
-    if (bye) this.#settings.client.send({ type: 'bye', session: this.id, reason: reason.slice(0, 256) });
+    if (bye) {
+      this.#settings.client.send({
+        type: 'bye',
+        session: this.id,
+        code: info.code === 'connect-timeout' || info.code === 'peer-failed' ? info.code : 'closed',
+        reason: info.message.slice(0, 256),
+      });
+    }
     this.pc.onicecandidate = null;
     this.pc.ontrack = null;
     this.pc.onconnectionstatechange = null;
     this.pc.close();
-    this.#settings.onClosed?.(reason, remote);
+    this.#settings.onClosed?.(info);
+  }
+
+  /** Closes on a failure of this side (timeout, ICE/DTLS, the browser's WebRTC stack). */
+  #fail(code: SessionCloseCode, message: string, options?: { bye?: boolean }): void {
+    this.close({ origin: 'failure', code, message }, options);
   }
 
   #onLocalCandidate(candidate: RTCIceCandidate | null): void {
@@ -282,12 +307,12 @@ export class WatchSession {
       }
     } else if (state === 'disconnected') {
       this.#disconnectedTimer ??= setTimeout(() => {
-        this.close('connection lost', { remote: true });
+        this.#fail('peer-failed', 'connection lost');
       }, this.#settings.disconnectedGraceMs ?? 3000);
     } else if (state === 'failed') {
-      this.close('connection failed', { remote: true });
+      this.#fail('peer-failed', 'connection failed');
     } else if (state === 'closed') {
-      this.close('connection closed', { remote: true });
+      this.#fail('peer-failed', 'connection closed');
     }
   }
 }
@@ -305,8 +330,4 @@ export function pinToLiveEdge(receiver: RTCRtpReceiver): void {
   } catch {
     // Not supported here: the browser's default jitter buffer applies.
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

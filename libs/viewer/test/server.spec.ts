@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startWebServer, type WebServer } from '../src/server.js';
+import Koa from 'koa';
+import { startViewerServer, viewerMiddleware, viewerPublicDir, type ViewerServer } from '../src/index.js';
 
 const HTML =
   '<!doctype html><title>robocam</title><script type="module" src="/assets/viewer-ABCD1234.js"></script>';
@@ -30,7 +31,7 @@ function get(
 }
 
 let dir: string;
-let server: WebServer;
+let server: ViewerServer;
 let base: string;
 
 beforeAll(async () => {
@@ -43,7 +44,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   const past = new Date('2024-01-01T00:00:00Z');
   utimesSync(join(dir, 'index.html'), past, past);
-  server = await startWebServer({ port: 0, host: '127.0.0.1', publicDir: dir });
+  server = await startViewerServer({ port: 0, host: '127.0.0.1', publicDir: dir });
   base = `http://127.0.0.1:${server.port}`;
 });
 
@@ -52,7 +53,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('web server', () => {
+describe('viewer server', () => {
   it('serves the page with a CSP that allows exactly the signaling origin, revalidated', async () => {
     const response = await get('/', { host: 'robot.local:8080' });
     expect(response.status).toBe(200);
@@ -121,7 +122,7 @@ describe('web server', () => {
   });
 
   it('uses a configured signaling URL and, behind a trusted proxy, the forwarded scheme', async () => {
-    const proxied = await startWebServer({
+    const proxied = await startViewerServer({
       port: 0,
       host: '127.0.0.1',
       publicDir: dir,
@@ -138,6 +139,73 @@ describe('web server', () => {
       );
     } finally {
       await proxied.close();
+    }
+  });
+
+  it('closes once, however often it is asked', async () => {
+    const other = await startViewerServer({ port: 0, host: '127.0.0.1', publicDir: dir });
+    expect(other.closed).toBe(false);
+    const first = other.close();
+    expect(other.close()).toBe(first);
+    expect(other.closed).toBe(true);
+    await first;
+    expect(other.http.listening).toBe(false);
+  });
+});
+
+describe('the built page this package ships', () => {
+  it('is served by default: index.html naming hashed, precompressed, immutable assets', async () => {
+    const page = await startViewerServer({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = `http://127.0.0.1:${page.port}`;
+      const html = await (await fetch(`${url}/`)).text();
+      const script = /<script[^>]+src="(\/assets\/viewer-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+      const style = /<link[^>]+href="(\/assets\/style-[A-Z0-9]+\.css)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      expect(style).toBeDefined();
+      const js = await fetch(`${url}${script ?? ''}`, { headers: { 'accept-encoding': 'br' } });
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-encoding')).toBe('br');
+      expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await js.text()).length).toBeGreaterThan(1000);
+      expect((await fetch(`${url}${style ?? ''}`)).status).toBe(200);
+      expect((await fetch(`${url}/favicon.svg`)).status).toBe(200);
+    } finally {
+      await page.close();
+    }
+    expect(viewerPublicDir).toMatch(/dist[/\\]public[/\\]$/);
+  });
+});
+
+describe('viewerMiddleware in a robot’s own koa app', () => {
+  it('serves the viewer after the app’s own routes; what it does not know falls through', async () => {
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/api/battery') ctx.body = { percent: 87 };
+      else await next();
+    });
+    app.use(viewerMiddleware({ publicDir: dir, signaling: { kind: 'url', url: 'wss://signal.example' } }));
+    app.use((ctx) => {
+      ctx.status = 418; // the app's own fallback: the viewer passed the request on
+    });
+    const http = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => http.once('listening', resolve));
+    const url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+    try {
+      const api = await fetch(`${url}/api/battery`);
+      expect(await api.json()).toEqual({ percent: 87 });
+      expect(api.headers.get('content-security-policy')).toBeNull(); // the app's own answer
+      const page = await fetch(`${url}/`);
+      expect(await page.text()).toBe(HTML);
+      expect(page.headers.get('content-security-policy')).toContain(
+        "connect-src 'self' wss://signal.example",
+      );
+      expect(await (await fetch(`${url}/config.json`)).json()).toEqual({
+        signalingUrl: 'wss://signal.example',
+      });
+      expect((await fetch(`${url}/something-else`)).status).toBe(418);
+    } finally {
+      await new Promise((resolve) => http.close(resolve));
     }
   });
 });

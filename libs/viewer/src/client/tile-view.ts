@@ -1,0 +1,119 @@
+import type { CameraInfo } from '@robocam/protocol';
+import type { TileStatus } from '../page-hook.js';
+import { h, setText } from './dom.js';
+import { formatBitrate, formatFps, formatMs, formatPercent, formatSize } from './format.js';
+import type { FrameReading } from './frame-meter.js';
+import type { StreamStats } from './stats.js';
+
+const STATS_FIELDS = [
+  ['latency', 'glass-to-glass'],
+  ['codec', 'codec'],
+  ['resolution', 'size'],
+  ['fps', 'fps'],
+  ['bitrate', 'bitrate'],
+  ['loss', 'loss'],
+  ['rtt', 'RTT'],
+  ['jitter', 'jitter buffer'],
+] as const;
+type StatsField = (typeof STATS_FIELDS)[number][0];
+
+/**
+ * A tile's DOM: the `<article>` with the media box (one or two `<video>`s), the stats overlay and
+ * the caption (camera name, sender, status line). It shows what it is told; the Tile decides.
+ */
+export class TileView {
+  readonly element: HTMLElement;
+  readonly #media: HTMLElement;
+  readonly #name: HTMLElement;
+  readonly #detail: HTMLElement;
+  readonly #statusLine: HTMLElement;
+  readonly #statsFields = new Map<StatsField, HTMLElement>();
+
+  constructor(
+    senderName: string,
+    cameraId: string,
+    handlers: {
+      /** A click or tap (a user gesture). */
+      onClick: () => void;
+      /** Enter or space with the tile focused. */
+      onKeyActivate: () => void;
+    },
+  ) {
+    this.#media = h('div', { class: 'media' });
+    this.#name = h('span', { class: 'name' });
+    this.#detail = h('span', { class: 'sender' });
+    this.#statusLine = h('span', { class: 'status', attrs: { role: 'status', 'aria-live': 'polite' } });
+    const stats = h('dl', { class: 'stats', attrs: { 'aria-label': 'stream statistics' } });
+    for (const [field, label] of STATS_FIELDS) {
+      const value = h('dd', { attrs: { 'data-stat': field } }, '–');
+      this.#statsFields.set(field, value);
+      stats.append(h('dt', {}, label), value);
+    }
+    this.element = h(
+      'article',
+      { class: 'tile', attrs: { 'data-camera': cameraId, 'data-sender': senderName, tabindex: '0' } },
+      this.#media,
+      stats,
+      h('div', { class: 'caption' }, this.#name, this.#detail, this.#statusLine),
+    );
+    this.element.addEventListener('click', handlers.onClick);
+    this.element.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        handlers.onKeyActivate();
+      }
+    });
+  }
+
+  /** Name, sender and shape of the camera. */
+  showInfo(info: CameraInfo, senderName: string): void {
+    // The tile takes the camera's shape, so the picture fills it (CSSOM: allowed by the CSP).
+    this.#media.style.aspectRatio = `${info.width} / ${info.height}`;
+    setText(this.#name, info.label || info.id);
+    // Labels need not be unique (two test patterns): the id tells cameras apart.
+    setText(
+      this.#detail,
+      info.label === '' || info.label === info.id ? senderName : `${info.id} · ${senderName}`,
+    );
+    this.element.setAttribute('aria-label', `${info.label || info.id} on ${senderName}`);
+  }
+
+  showStatus({ status, text }: { status: TileStatus; text: string }): void {
+    this.element.dataset.status = status;
+    setText(this.#statusLine, text);
+  }
+
+  /** The overlay's numbers, from the active playback's frame meter and receiver stats. */
+  showStats(reading: FrameReading | undefined, stats: StreamStats | undefined): void {
+    const field = (name: StatsField, text: string): void => {
+      const element = this.#statsFields.get(name);
+      if (element !== undefined) setText(element, text);
+    };
+    field('resolution', formatSize(reading?.width ?? stats?.width, reading?.height ?? stats?.height));
+    field('fps', formatFps(reading?.fps ?? stats?.decodedFps));
+    field('bitrate', formatBitrate(stats?.bitrateKbps));
+    field('loss', formatPercent(stats?.packetLossPct));
+    field('rtt', formatMs(stats?.rttMs));
+    field('jitter', formatMs(stats?.jitterBufferMs));
+    field('codec', stats?.codec ?? '–');
+    field(
+      'latency',
+      reading?.latencyMs !== undefined
+        ? formatMs(reading.latencyMs)
+        : reading?.timecode === false
+          ? 'no timecode'
+          : '–',
+    );
+  }
+
+  /** Shows `video` as the active one, on top of any other. */
+  showActive(video: HTMLVideoElement): void {
+    video.dataset.active = '';
+    this.#media.append(video);
+  }
+
+  /** Puts `video` under the playing one (make before break: it takes over at its first frame). */
+  showPending(video: HTMLVideoElement): void {
+    this.#media.prepend(video);
+  }
+}

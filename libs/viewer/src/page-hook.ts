@@ -1,0 +1,64 @@
+// The page's test hook, `window.robocam`, as types: what end-to-end tests (and the devtools
+// console) can read from a running viewer page. Types only, so that Node code (tests driving a
+// browser) can import them without the page's DOM code.
+
+/** What a camera tile is doing, as shown on its status line and in the test hook. */
+export type TileStatus =
+  'connecting' | 'live' | 'reconnecting' | 'no-sender' | 'camera-lost' | 'paused' | 'error';
+
+/** A tile's state as the test hook (`window.robocam`) shows it. */
+export interface TileSnapshot {
+  key: string;
+  sender: string;
+  senderId: string | null;
+  camera: string;
+  label: string;
+  status: TileStatus;
+  statusText: string;
+  session: string | null;
+  /** Sessions this tile opened so far (a re-offer opens a new one). */
+  sessionsStarted: number;
+  framesPresented: number;
+  framesDecoded: number;
+  fps: number | null;
+  decodedFps: number | null;
+  latencyMs: number | null;
+  receiveToDisplayMs: number | null;
+  clockOffsetMs: number | null;
+  videoWidth: number;
+  videoHeight: number;
+  bitrateKbps: number | null;
+  packetLossPct: number | null;
+  rttMs: number | null;
+  jitterBufferMs: number | null;
+  codec: string | null;
+  /** Sessions replaced because the jitter buffer grew. */
+  resyncs: number;
+  /** performance.now() of the first frame this tile ever showed (ms since navigation start). */
+  firstFrameAt: number | null;
+  lastFrameAt: number | null;
+  /** When the current session sent its offer, got the answer, connected, showed its first frame. */
+  timeline: {
+    offer: number;
+    answer: number | null;
+    connected: number | null;
+    firstFrame: number | null;
+  } | null;
+}
+
+/**
+ * `window.robocam`: a read-only view of the page's state for end-to-end tests and curious people
+ * (`robocam.tiles` in the devtools console). It controls nothing.
+ */
+export interface RobocamHook {
+  /** Version of this object's shape. */
+  readonly version: 1;
+  /** The signaling URL the page uses. */
+  readonly signalingUrl: string | null;
+  /** Signaling connection state: idle, connecting, open, reconnecting, closed. */
+  readonly signaling: string;
+  /** A fatal page error (e.g. signaling refused), or null. */
+  readonly error: string | null;
+  /** One entry per camera tile, in page order; fresh copies on every read. */
+  readonly tiles: TileSnapshot[];
+}
