@@ -1,5 +1,6 @@
-# robocam web viewer (apps/web): the viewer page and its browser bundle, GET /config.json (where the
-# page connects for signaling) and GET /healthz, on PORT (8080).
+# robocam web viewer (apps/web, serving @robocam/viewer): the viewer page and its browser bundle,
+# GET /config.json (where the page connects for signaling) and GET /healthz, on PORT (8080). The page
+# is built into libs/viewer/dist/public by the viewer's build and copied with that package's dist.
 # Build from the repository root:  docker build -f docker/web.Dockerfile -t robocam-web .
 #
 # The first stages are the same in all three docker/*.Dockerfile, so the builder's layer cache

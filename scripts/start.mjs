@@ -1,8 +1,8 @@
-// `npm start`: builds signal, sender and web, then runs all three locally on the test pattern, as
-// separate child processes (no Docker, no camera). Their JSON logs are forwarded with a prefix
-// (pretty-printed on a terminal; LOG_FORMAT=json keeps the raw lines). Ctrl-C or SIGTERM stops all
-// three cleanly and exits 0; if one of them dies on its own, the others are stopped and the exit
-// status is non-zero.
+// `npm start`: builds signal, sender and web (web's build includes @robocam/viewer's page), then
+// runs all three locally on the test pattern, as separate child processes (no Docker, no camera).
+// Their JSON logs are forwarded with a prefix (pretty-printed on a terminal; LOG_FORMAT=json keeps
+// the raw lines). Ctrl-C or SIGTERM stops all three cleanly and exits 0; if one of them dies on its
+// own, the others are stopped and the exit status is non-zero.
 //
 //   npm start                      build, then run → http://localhost:8080
 //   npm start -- --no-build        run what is already built

@@ -1,6 +1,7 @@
 // Takes the viewer screenshot of the docs (docs/viewer.png): signal, a sender with two test-pattern
 // cameras and the web server on spare ports, headless Chromium at 960 px with the stats overlay on.
-// Needs the apps built (`npx nx run-many -t build -p signal sender web`) and Chromium; from the
+// Needs the apps built (`npx nx run-many -t build -p signal sender web`; web's build includes
+// @robocam/viewer's page) and Chromium; from the
 // repository root:
 //
 //   ../shared/netns/run-isolated.sh node apps/web/scripts/screenshot.mjs docs/viewer.png
