@@ -31,9 +31,10 @@ const REFUSED_BACKOFF: BackoffSettings = { initialDelayMs: 10_000, maxDelayMs: 1
 const OFFSCREEN_GRACE_MS = 1000;
 
 /**
- * One camera on the page: its video, name, status line and stats overlay, and the controller that
- * keeps it playing — starts a session when the tile is on screen and the sender online, retries
- * with backoff when a session fails, replaces a session without a visible gap (the new one takes
+ * One camera on the page: the controller that keeps it playing (its DOM is a {@link TileView},
+ * each session's video a {@link Playback}) — starts a session when the tile is on screen and the
+ * sender online, retries with backoff when a session fails (slowly after a refusal, decided from
+ * the session's close code, see `isRefusal`), replaces a session without a visible gap (the new one takes
  * over at its first frame) when the sender re-registers or the jitter buffer grew, and stops
  * watching while the tile is off screen or the tab in the background.
  */
