@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { silentLogger, type Logger } from '@robocam/types';
+import { CloseOnce, silentLogger, type Logger } from '@robocam/types';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import serve from 'koa-static';
@@ -178,8 +178,8 @@ export async function startViewerServer({
   http.requestTimeout = 30_000;
   http.listen(port, host);
   await once(http, 'listening');
-  let closing: Promise<void> | undefined;
-  const close = async (): Promise<void> => {
+  const lifecycle = new CloseOnce();
+  const teardown = async (): Promise<void> => {
     const closed = new Promise<void>((resolve, reject) => {
       http.close((error) => {
         if (error === undefined) resolve();
@@ -199,8 +199,8 @@ export async function startViewerServer({
     port: (http.address() as AddressInfo).port,
     http,
     get closed() {
-      return closing !== undefined;
+      return lifecycle.closed;
     },
-    close: () => (closing ??= close()),
+    close: () => lifecycle.close({ origin: 'local', code: 'closed', message: 'server closed' }, teardown),
   };
 }
