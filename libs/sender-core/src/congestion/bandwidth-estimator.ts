@@ -1,0 +1,132 @@
+/**
+ * Per-viewer send-side bandwidth estimation from transport-wide feedback: record what was sent
+ * ({@link BandwidthEstimator.onPacketSent}), feed each feedback packet
+ * ({@link BandwidthEstimator.onTransportFeedback}) and read {@link BandwidthEstimator.targetBps}:
+ * the lower of the delay-based estimate (trendline + AIMD) and the loss-based bound.
+ */
+import { InterArrival, TrendlineDetector, type BandwidthUsage } from './delay-based.js';
+import { LossBasedControl } from './loss-based.js';
+import { AckedBitrate, AimdRateControl, clamp } from './rate-control.js';
+import { SentPacketHistory } from './sent-packets.js';
+import { ReferenceTimeUnwrapper, SequenceUnwrapper, type TransportFeedback } from './transport-feedback.js';
+
+/** Settings of a {@link BandwidthEstimator}. */
+export interface BandwidthEstimatorSettings {
+  /** Estimate before any feedback, bps. */
+  startBps: number;
+  /** Floor, bps. Default 100 000 (below that a 720p VP8 stream is unwatchable anyway). */
+  minBps?: number;
+  /** Ceiling, bps. Default 2 × startBps. */
+  maxBps?: number;
+}
+
+/** What the estimator knows now, for stats and logs. */
+export interface BandwidthEstimate {
+  /** The rate to send at: min(delay-based, loss-based), bps. */
+  readonly targetBps: number;
+  readonly delayBasedBps: number;
+  readonly lossBasedBps: number;
+  /** Throughput the receiver saw over the last ~0.5 s, bps; undefined before enough feedback. */
+  readonly ackedBps: number | undefined;
+  /** Fraction of packets lost in the last judged window (0..1). */
+  readonly lossFraction: number;
+  readonly usage: BandwidthUsage;
+  /** The detector's modified trend and threshold (ms-scaled), for diagnosis. */
+  readonly trend: number;
+  readonly threshold: number;
+  /** Packets awaiting feedback. */
+  readonly packetsInFlight: number;
+}
+
+export class BandwidthEstimator {
+  readonly #sent = new SentPacketHistory();
+  readonly #sequences = new SequenceUnwrapper();
+  readonly #referenceTimes = new ReferenceTimeUnwrapper();
+  readonly #interArrival = new InterArrival();
+  readonly #detector = new TrendlineDetector();
+  readonly #acked = new AckedBitrate();
+  readonly #rateControl: AimdRateControl;
+  readonly #lossControl: LossBasedControl;
+  readonly #minBps: number;
+  readonly #maxBps: number;
+  #rttMs = 100;
+  #lastFeedbackCount: number | undefined;
+
+  constructor({ startBps, minBps = 100_000, maxBps = 2 * startBps }: BandwidthEstimatorSettings) {
+    if (!(minBps > 0) || !(maxBps >= minBps) || !(startBps > 0)) {
+      throw new RangeError(`invalid estimator bounds: start ${startBps}, min ${minBps}, max ${maxBps} bps`);
+    }
+    this.#minBps = minBps;
+    this.#maxBps = maxBps;
+    const start = clamp(startBps, minBps, maxBps);
+    this.#rateControl = new AimdRateControl(start, minBps, maxBps);
+    this.#lossControl = new LossBasedControl(start, minBps, maxBps);
+  }
+
+  /** Records a packet as it leaves: its 16-bit transport-wide sequence number, size and time. */
+  onPacketSent(transportSequence: number, sizeBytes: number, sentAtMs: number): void {
+    this.#sent.add({ sequence: this.#sequences.unwrap(transportSequence), sizeBytes, sentAtMs });
+  }
+
+  /** The latest round-trip time (from RTCP receiver reports), ms. */
+  onRtt(rttMs: number): void {
+    if (Number.isFinite(rttMs) && rttMs >= 0) this.#rttMs = rttMs;
+  }
+
+  /** Feeds one decoded feedback packet; returns the new estimate. */
+  onTransportFeedback(feedback: TransportFeedback, nowMs: number): BandwidthEstimate {
+    // Feedback that arrives twice (or late, after newer feedback) must not count packets twice.
+    // The count is 8 bits: a step of 1..127 is new feedback (gaps mean lost feedback, whose
+    // packets are simply never acknowledged), 0 or a step back is a duplicate or stale.
+    if (this.#lastFeedbackCount !== undefined) {
+      const step = (feedback.feedbackPacketCount - this.#lastFeedbackCount) & 0xff;
+      if (step === 0 || step >= 128) return this.estimate;
+    }
+    this.#lastFeedbackCount = feedback.feedbackPacketCount;
+    const referenceUs = this.#referenceTimes.unwrap(feedback.referenceTimeUs);
+    const offsetUs = referenceUs - feedback.referenceTimeUs;
+    let received = 0;
+    let lost = 0;
+    let usage: BandwidthUsage = this.#detector.usage;
+    for (const status of feedback.packets) {
+      const sent = this.#sent.get(this.#sequences.unwrap(status.sequence));
+      if (sent === undefined) continue; // not ours, or forgotten
+      if (status.receivedAtUs === undefined) {
+        lost += 1;
+        continue;
+      }
+      received += 1;
+      const arrivalMs = (status.receivedAtUs + offsetUs) / 1000;
+      this.#acked.add(arrivalMs, sent.sizeBytes);
+      const deltas = this.#interArrival.add({
+        sentAtMs: sent.sentAtMs,
+        arrivalMs,
+        sizeBytes: sent.sizeBytes,
+      });
+      if (deltas !== undefined)
+        usage = this.#detector.update(deltas.sendDeltaMs, deltas.arrivalDeltaMs, deltas.arrivalMs);
+    }
+    const delayBased = this.#rateControl.update(usage, this.#acked.bps, this.#rttMs, nowMs);
+    this.#lossControl.update(received, lost, delayBased, nowMs);
+    return this.estimate;
+  }
+
+  /** The rate to send at now, bps. */
+  get targetBps(): number {
+    return clamp(Math.min(this.#rateControl.rateBps, this.#lossControl.rateBps), this.#minBps, this.#maxBps);
+  }
+
+  get estimate(): BandwidthEstimate {
+    return {
+      targetBps: this.targetBps,
+      delayBasedBps: this.#rateControl.rateBps,
+      lossBasedBps: this.#lossControl.rateBps,
+      ackedBps: this.#acked.bps,
+      lossFraction: this.#lossControl.lossFraction,
+      usage: this.#detector.usage,
+      trend: this.#detector.trend,
+      threshold: this.#detector.threshold,
+      packetsInFlight: this.#sent.size,
+    };
+  }
+}
