@@ -137,3 +137,20 @@ export function extradataToAnnexB(extradata: Uint8Array | null | undefined): Buf
   if (pos < extradata.length && !readSets(0xff)) return undefined;
   return parts.length > 0 ? Buffer.concat(parts) : undefined;
 }
+
+/** The first SPS and PPS of an Annex-B stream, re-serialized with 4-byte start codes, and the
+ * profile-level-id of that SPS; undefined unless both are there. */
+export function collectH264ParamSets(
+  annexB: Uint8Array,
+): { annexB: Buffer; profileLevelId: string } | undefined {
+  let sps: Uint8Array | undefined;
+  let pps: Uint8Array | undefined;
+  for (const nal of splitAnnexB(annexB)) {
+    const t = h264NalType(nal);
+    if (t === H264NalType.Sps) sps ??= nal;
+    else if (t === H264NalType.Pps) pps ??= nal;
+  }
+  const profileLevelId = sps && profileLevelIdOfSps(sps);
+  if (!sps || !pps || !profileLevelId) return undefined;
+  return { annexB: Buffer.concat([ANNEX_B_START_CODE, sps, ANNEX_B_START_CODE, pps]), profileLevelId };
+}
