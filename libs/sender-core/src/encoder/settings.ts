@@ -219,3 +219,22 @@ export function resolveEncoderSettings(settings: VideoEncoderSettings): Resolved
     bad(`threads must be an integer in [1, 16], got ${String(threads)}`);
   return { codec, width, height, fps, bitrateKbps, encoder, threads };
 }
+
+/** Why `frame` cannot go into an encoder with settings `s` (size, data length, timestamps), or
+ * undefined when it can. */
+export function frameMismatch(frame: EncoderInputFrame, s: ResolvedVideoEncoderSettings): string | undefined {
+  if (frame.width !== s.width || frame.height !== s.height) {
+    return `frame is ${frame.width}x${frame.height}, the encoder is ${s.width}x${s.height}`;
+  }
+  const expected = (s.width * s.height * 3) / 2;
+  if (frame.data.byteLength !== expected) {
+    return `I420 ${s.width}x${s.height} needs ${expected} bytes, got ${frame.data.byteLength}`;
+  }
+  for (const key of ['timestampMs', 'monotonicMs'] as const) {
+    const value: unknown = frame[key];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      return `${key} must be a finite number, got ${String(value)}`;
+    }
+  }
+  return undefined;
+}

@@ -21,7 +21,7 @@ import {
   type Logger,
   type VideoCodec,
 } from '@robocam/types';
-import { H264NalType, collectH264ParamSets, h264NalType, splitAnnexB } from '../h264.js';
+import { keyframeWithParamSets } from '../h264.js';
 import { CodecSession, type RawPacket } from './codec-session.js';
 import {
   EncodeFailedError,
@@ -35,6 +35,7 @@ import { openEncoder, type ProbeResult } from './probe.js';
 import {
   checkBitrateKbps,
   clampBitrateKbps,
+  frameMismatch,
   resolveEncoderSettings,
   type BitrateUpdateMode,
   type EncodeOptions,
@@ -209,7 +210,7 @@ export class VideoEncoder {
       this.#stats.busyRejections += 1;
       return Promise.reject(new EncoderBusyError());
     }
-    const invalid = this.#checkFrame(frame);
+    const invalid = frameMismatch(frame, this.settings);
     if (invalid !== undefined) return Promise.reject(new InvalidFrameError(invalid));
     const startedAt = performance.now();
     try {
@@ -232,24 +233,6 @@ export class VideoEncoder {
     });
     this.#inFlight = run;
     return run;
-  }
-
-  #checkFrame(frame: EncoderInputFrame): string | undefined {
-    const s = this.settings;
-    if (frame.width !== s.width || frame.height !== s.height) {
-      return `frame is ${frame.width}x${frame.height}, the encoder is ${s.width}x${s.height}`;
-    }
-    const expected = (s.width * s.height * 3) / 2;
-    if (frame.data.byteLength !== expected) {
-      return `I420 ${s.width}x${s.height} needs ${expected} bytes, got ${frame.data.byteLength}`;
-    }
-    for (const key of ['timestampMs', 'monotonicMs'] as const) {
-      const value: unknown = frame[key];
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
-        return `${key} must be a finite number, got ${String(value)}`;
-      }
-    }
-    return undefined;
   }
 
   async #encodeLoaded(frame: PendingFrame): Promise<EncodedFrame[]> {
@@ -377,28 +360,24 @@ export class VideoEncoder {
   }
 
   /** Make sure an H.264 keyframe starts with SPS and PPS; track the profile-level-id. */
-  #withParamSets(data: Buffer): Buffer {
-    const params = collectH264ParamSets(data);
-    if (params) {
-      this.#paramSets = params.annexB;
-      if (params.profileLevelId !== this.#h264ProfileLevelId) {
-        this.#logger.debug(
-          { profileLevelId: params.profileLevelId, previous: this.#h264ProfileLevelId ?? 'unknown' },
-          'encoder profile-level-id changed',
-        );
-        this.#h264ProfileLevelId = params.profileLevelId;
+  #withParamSets(accessUnit: Buffer): Buffer {
+    const known = this.#paramSets ?? this.#session.extradata;
+    const { data, carried } = keyframeWithParamSets(accessUnit, known);
+    if (carried === undefined) {
+      if (known === undefined) {
+        this.#logger.warn({ implementation: this.implementation }, 'H.264 keyframe without SPS/PPS');
       }
-      const first = splitAnnexB(data)[0];
-      if (first && h264NalType(first) === H264NalType.Sps) return data;
-      // Parameter sets present but not first (e.g. after an AUD or SEI): put a copy in front.
-      return Buffer.concat([params.annexB, data]);
-    }
-    const cached = this.#paramSets ?? this.#session.extradata;
-    if (!cached) {
-      this.#logger.warn({ implementation: this.implementation }, 'H.264 keyframe without SPS/PPS');
       return data;
     }
-    return Buffer.concat([cached, data]);
+    this.#paramSets = carried.annexB;
+    if (carried.profileLevelId !== this.#h264ProfileLevelId) {
+      this.#logger.debug(
+        { profileLevelId: carried.profileLevelId, previous: this.#h264ProfileLevelId ?? 'unknown' },
+        'encoder profile-level-id changed',
+      );
+      this.#h264ProfileLevelId = carried.profileLevelId;
+    }
+    return data;
   }
 
   /**
