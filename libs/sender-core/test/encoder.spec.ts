@@ -21,6 +21,7 @@ import {
   extradataToAnnexB,
   h264NalTypes,
   isConstrainedBaseline,
+  keyframeWithParamSets,
   parseH264ProfileLevelId,
   splitAnnexB,
 } from '../src/h264.js';
@@ -567,6 +568,7 @@ describe('VideoEncoder.create', () => {
       await expect(creating).rejects.toBeInstanceOf(EncoderUnavailableError);
       const err = await creating.catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'encoder-unavailable', codec: 'h264', requested: pref });
+      expect(err).toBeInstanceOf(RobocamError);
       expect((err as EncoderUnavailableError).attempts.map((a) => a.implementation)).toEqual([name]);
     },
   );
@@ -684,6 +686,24 @@ describe('h264 helpers', () => {
     expect(isConstrainedBaseline('4d401f')).toBe(false); // main
     expect(isConstrainedBaseline('640c1f')).toBe(false); // high
     expect(isConstrainedBaseline('nope')).toBe(false);
+  });
+
+  it('makes every keyframe begin with SPS and PPS', () => {
+    const start = [0, 0, 0, 1];
+    const withParams = Buffer.from([...start, ...sps, ...start, ...pps, ...start, ...idr]);
+    const aud = [0x09, 0xf0];
+    const paramsLate = Buffer.from([...start, ...aud, ...start, ...sps, ...start, ...pps, ...start, ...idr]);
+    const bare = Buffer.from([...start, ...idr]);
+    const known = Buffer.from([...start, ...sps, ...start, ...pps]);
+
+    const asIs = keyframeWithParamSets(withParams, undefined);
+    expect(asIs.data).toBe(withParams);
+    expect(asIs.carried?.profileLevelId).toBe('42c01f');
+    expect(h264NalTypes(keyframeWithParamSets(paramsLate, undefined).data).slice(0, 3)).toEqual([7, 8, 9]);
+    const prefixed = keyframeWithParamSets(bare, known);
+    expect(prefixed.carried).toBeUndefined();
+    expect(h264NalTypes(prefixed.data)).toEqual([7, 8, 5]);
+    expect(keyframeWithParamSets(bare, undefined).data).toBe(bare);
   });
 
   it('converts avcC extradata to Annex B', () => {
