@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cameraLikeFrame } from './lib/camera-frames.mjs';
 
-const { VideoEncoder } = await import('../libs/sender-core/dist/encoder.js');
+const { VideoEncoder } = await import('../libs/sender-core/dist/encoder/index.js');
 
 const FPS = 30;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -29,7 +29,7 @@ async function run(codec, w, h) {
   const enc = await VideoEncoder.create({ codec, width: w, height: h, fps: FPS, encoder: 'software' });
   // Warm-up (first keyframe, allocations).
   for (let i = 0; i < 5; i++)
-    await enc.encode({ data: frames[i], width: w, height: h, timestampMs: i * (1000 / FPS) });
+    await enc.encode({ data: frames[i], width: w, height: h, timestampMs: i * (1000 / FPS), monotonicMs: i * (1000 / FPS) });
   const encodeMs = [];
   let bytes = 0;
   let dropped = 0;
@@ -47,7 +47,7 @@ async function run(codec, w, h) {
       continue;
     }
     inFlight = enc
-      .encode({ data: frames[i % frames.length], width: w, height: h, timestampMs: due })
+      .encode({ data: frames[i % frames.length], width: w, height: h, timestampMs: due, monotonicMs: due })
       .then((out) => {
         for (const f of out) {
           encodeMs.push(f.encodeMs);

@@ -2,9 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { CameraInfo } from '@robocam/protocol';
 import type * as TypedEmitterModule from 'typed-emitter';
 import type { RtpPacket } from 'werift';
-import { VideoEncoder, type EncodedFrame, type EncoderPreference, type VideoCodec } from './encoder.js';
+import type { VideoCodec } from '@robocam/types';
+import {
+  VideoEncoder,
+  checkBitrateKbps,
+  type EncodedFrame,
+  type EncoderPreference,
+} from './encoder/index.js';
 import { InvalidStateError } from './errors.js';
-import { KeyframeScheduler, type KeyframeReason } from './keyframe-scheduler.js';
+import { KeyframePolicy, type KeyframeReason } from './keyframe-policy.js';
 import { LostCameraCard } from './lost-camera-card.js';
 import { debugLogger, type Logger } from './logger.js';
 import { RtpPacketizer } from './rtp-packetizer.js';
@@ -24,11 +30,14 @@ export interface CameraPipelineSettings {
   source: VideoSource;
   /** Codec. Default 'vp8'. */
   codec?: VideoCodec;
-  /** Target bitrate in kbps. Default: scaled from the frame size (see `defaultBitrateKbps`). */
+  /**
+   * Target bitrate in kbps. Default: scaled from the frame size (see `defaultBitrateKbps`). The
+   * constructor throws `InvalidEncoderSettingsError` unless it is a positive number.
+   */
   bitrateKbps?: number;
   /** Encoder implementation preference. Default 'auto'. */
   encoder?: EncoderPreference;
-  /** Seconds between unrequested keyframes. Default 10. */
+  /** Seconds between periodic keyframes (see `KeyframePolicy`). Default 10; 0 disables them. */
   keyframeIntervalSec?: number;
   /** Minimum ms between keyframes forced by PLI/FIR. Default 300. */
   keyframeMinIntervalMs?: number;
@@ -46,6 +55,7 @@ export interface CameraStats {
   framesEncoded: number;
   /** Frames not encoded: the encoder was still busy with the previous one, or not ready yet. */
   framesDropped: number;
+  /** Keyframes by reason (see `KeyframeReason`). */
   keyframes: Record<KeyframeReason, number>;
   keyframeRequestsCoalesced: number;
   bytesEncoded: number;
@@ -81,13 +91,12 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   readonly #logger: Logger;
   /** Sinks, and whether each still waits for its first keyframe. */
   readonly #sinks = new Map<RtpSink, { awaitingKeyframe: boolean }>();
-  readonly #keyframes: KeyframeScheduler;
+  readonly #keyframes: KeyframePolicy;
   #users = 0;
   #encoder: VideoEncoder | undefined;
   #packetizer: RtpPacketizer | undefined;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
-  #encoding = false;
   #bitrateKbps: number | undefined;
   #closed = false;
   #h264ProfileLevelId: string | undefined;
@@ -120,9 +129,15 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.label = settings.label ?? settings.id;
     this.source = settings.source;
     this.codec = settings.codec ?? 'vp8';
+    if (settings.bitrateKbps !== undefined) checkBitrateKbps(settings.bitrateKbps);
     this.#bitrateKbps = settings.bitrateKbps;
     this.#logger = settings.logger ?? debugLogger();
-    this.#keyframes = new KeyframeScheduler({ minIntervalMs: settings.keyframeMinIntervalMs ?? 300 });
+    this.#keyframes = new KeyframePolicy({
+      ...(settings.keyframeIntervalSec === undefined ? {} : { intervalSec: settings.keyframeIntervalSec }),
+      ...(settings.keyframeMinIntervalMs === undefined
+        ? {}
+        : { minRequestIntervalMs: settings.keyframeMinIntervalMs }),
+    });
     this.#lostCard = new LostCameraCard(this.source, this.label, (frame) => {
       this.#handleFrame(frame);
     });
@@ -198,8 +213,12 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#keyframes.request(reason);
   }
 
-  /** Changes the target bitrate, in place when the encoder allows it. */
+  /**
+   * Changes the target bitrate, in place when the encoder allows it. Throws
+   * `InvalidEncoderSettingsError` unless `kbps` is a positive number (the camera stays as it was).
+   */
   setBitrate(kbps: number): void {
+    checkBitrateKbps(kbps, 'bitrate');
     this.#bitrateKbps = kbps;
     this.#encoder?.setBitrate(kbps);
   }
@@ -253,9 +272,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       fps: source.fps,
       ...(this.#bitrateKbps === undefined ? {} : { bitrateKbps: this.#bitrateKbps }),
       ...(this.#settings.encoder === undefined ? {} : { encoder: this.#settings.encoder }),
-      ...(this.#settings.keyframeIntervalSec === undefined
-        ? {}
-        : { keyframeIntervalSec: this.#settings.keyframeIntervalSec }),
+      logger: this.#logger,
     });
     if (this.#closed || this.#users === 0) {
       source.off('frame', this.#onFrame);
@@ -313,34 +330,32 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       this.#counters.framesDropped += 1;
       return;
     }
-    if (this.#encoding) {
+    if (encoder.busy) {
       // Latest frame wins: queuing behind a busy encoder would only add latency.
       this.#counters.framesDropped += 1;
       return;
     }
-    this.#encoding = true;
-    const forced = this.#keyframes.takeForFrame();
+    // Media timing runs on the monotonic clock; a source that does not give it yet is timed here.
+    const monotonicMs = frame.monotonicMs ?? performance.now();
+    const forced = this.#keyframes.forFrame(monotonicMs);
     encoder
-      .encode(frame, { keyframe: forced !== undefined })
+      .encode({ ...frame, monotonicMs }, { keyframe: forced !== undefined })
       .then((outputs) => {
-        for (const output of outputs) this.#deliver(output, packetizer, forced);
+        for (const output of outputs) this.#deliver(output, packetizer);
       })
       .catch((error: unknown) => {
         if (encoder.closed) return; // stopped mid-encode: nothing to report
         this.#logger.error({ camera: this.id, err: String(error) }, 'encode failed');
         this.emit('error', error instanceof Error ? error : new Error(String(error)));
-      })
-      .finally(() => {
-        this.#encoding = false;
       });
   }
 
-  #deliver(output: EncodedFrame, packetizer: RtpPacketizer, forced: KeyframeReason | undefined): void {
+  #deliver(output: EncodedFrame, packetizer: RtpPacketizer): void {
     this.#counters.framesEncoded += 1;
     this.#counters.bytesEncoded += output.data.length;
     this.#encodeMsSum += output.encodeMs;
     this.#encodeMsMax = Math.max(this.#encodeMsMax, output.encodeMs);
-    if (output.keyframe) this.#keyframes.keyframeProduced(forced ?? 'periodic');
+    this.#keyframes.encoded(output);
     const packets = packetizer.packetize(output);
     for (const [sink, state] of this.#sinks) {
       if (state.awaitingKeyframe) {

@@ -137,3 +137,39 @@ export function extradataToAnnexB(extradata: Uint8Array | null | undefined): Buf
   if (pos < extradata.length && !readSets(0xff)) return undefined;
   return parts.length > 0 ? Buffer.concat(parts) : undefined;
 }
+
+/** The first SPS and PPS of an Annex-B stream, re-serialized with 4-byte start codes, and the
+ * profile-level-id of that SPS; undefined unless both are there. */
+export function collectH264ParamSets(
+  annexB: Uint8Array,
+): { annexB: Buffer; profileLevelId: string } | undefined {
+  let sps: Uint8Array | undefined;
+  let pps: Uint8Array | undefined;
+  for (const nal of splitAnnexB(annexB)) {
+    const t = h264NalType(nal);
+    if (t === H264NalType.Sps) sps ??= nal;
+    else if (t === H264NalType.Pps) pps ??= nal;
+  }
+  const profileLevelId = sps && profileLevelIdOfSps(sps);
+  if (!sps || !pps || !profileLevelId) return undefined;
+  return { annexB: Buffer.concat([ANNEX_B_START_CODE, sps, ANNEX_B_START_CODE, pps]), profileLevelId };
+}
+
+/**
+ * An H.264 keyframe access unit that begins with SPS and PPS, so a viewer can start decoding at
+ * it: as it is when it does; with a copy of the SPS/PPS it carries put in front when they are not
+ * first (e.g. after an AUD or SEI); with `known` (earlier SPS/PPS, Annex B) put in front when it
+ * carries none (the Raspberry Pi encoder emits them only once). `carried` is what it carried.
+ */
+export function keyframeWithParamSets(
+  accessUnit: Buffer,
+  known: Buffer | undefined,
+): { data: Buffer; carried: { annexB: Buffer; profileLevelId: string } | undefined } {
+  const carried = collectH264ParamSets(accessUnit);
+  if (carried) {
+    const first = splitAnnexB(accessUnit)[0];
+    if (first && h264NalType(first) === H264NalType.Sps) return { data: accessUnit, carried };
+    return { data: Buffer.concat([carried.annexB, accessUnit]), carried };
+  }
+  return { data: known ? Buffer.concat([known, accessUnit]) : accessUnit, carried };
+}

@@ -17,23 +17,27 @@ export type { PeerSettings, ViewerSessionEvents, ViewerSessionStats } from './vi
 export { TestPatternSource } from './test-pattern-source.js';
 export type { TestPatternSourceSettings } from './test-pattern-source.js';
 export type { RawVideoFrame, SourceStatus, VideoSource, VideoSourceEvents } from './video-source.js';
-export { VideoEncoder, defaultBitrateKbps, MIN_BITRATE_KBPS, MAX_BITRATE_KBPS } from './encoder.js';
+export { VideoEncoder, defaultBitrateKbps, MIN_BITRATE_KBPS, MAX_BITRATE_KBPS } from './encoder/index.js';
 export type {
   EncodedFrame,
+  EncoderAttempt,
   EncoderPreference,
-  VideoCodec,
+  KeyframeCause,
   VideoEncoderSettings,
   VideoEncoderStats,
-} from './encoder.js';
+} from './encoder/index.js';
+export type { VideoCodec } from '@robocam/types';
 export {
-  EncoderError,
-  EncoderUnavailableError,
-  EncoderClosedError,
+  EncodeFailedError,
   EncoderBusyError,
-} from './encoder-errors.js';
-export { KeyframeScheduler } from './keyframe-scheduler.js';
-export type { KeyframeReason, KeyframeSchedulerSettings } from './keyframe-scheduler.js';
-export { RtpPacketizer, VIDEO_CLOCK_RATE } from './rtp-packetizer.js';
+  EncoderClosedError,
+  EncoderUnavailableError,
+  InvalidEncoderSettingsError,
+  InvalidFrameError,
+} from './encoder/index.js';
+export { KeyframePolicy, KEYFRAME_REASONS } from './keyframe-policy.js';
+export type { KeyframePolicySettings, KeyframeReason, KeyframeRequest } from './keyframe-policy.js';
+export { RtpPacketizer } from './rtp-packetizer.js';
 export { SenderError, InvalidStateError, ConfigurationError } from './errors.js';
 export type { Logger } from './logger.js';
 export { setFfmpegLogLevel } from './ffmpeg-log.js';

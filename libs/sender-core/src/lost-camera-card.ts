@@ -70,6 +70,7 @@ export class LostCameraCard {
       width: frame.width,
       height: frame.height,
       timestampMs: now,
+      monotonicMs: performance.now(),
       sequence: this.#sequence,
     });
     this.#sequence += 1;

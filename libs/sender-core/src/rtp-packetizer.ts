@@ -1,8 +1,6 @@
 import { H264Packetizer, Vp8Packetizer, type RtpPacket } from 'werift';
-import type { EncodedFrame, VideoCodec } from './encoder.js';
-
-/** RTP video clock rate (RFC 7741 for VP8, RFC 6184 for H.264). */
-export const VIDEO_CLOCK_RATE = 90_000;
+import { RTP_VIDEO_CLOCK_RATE_HZ, type VideoCodec } from '@robocam/types';
+import type { EncodedFrame } from './encoder/index.js';
 
 /**
  * Turns encoded frames into RTP packets, once per frame for all viewers of a camera: werift's
@@ -12,10 +10,10 @@ export const VIDEO_CLOCK_RATE = 90_000;
  */
 export class RtpPacketizer {
   readonly #packetizer: Vp8Packetizer | H264Packetizer;
-  #lastTimestampMs = Number.NEGATIVE_INFINITY;
+  #lastMonotonicMs = Number.NEGATIVE_INFINITY;
   #lastRtpTimestamp = 0;
   readonly #rtpTimestampBase = Math.floor(Math.random() * 0x1_0000_0000);
-  #firstTimestampMs: number | undefined;
+  #firstMonotonicMs: number | undefined;
 
   constructor(codec: VideoCodec, maxPayloadSize = 1200) {
     this.#packetizer =
@@ -25,21 +23,23 @@ export class RtpPacketizer {
   }
 
   packetize(frame: EncodedFrame): RtpPacket[] {
-    return this.#packetizer.packetize(frame.data, this.#rtpTimestamp(frame.timestampMs));
+    return this.#packetizer.packetize(frame.data, this.#rtpTimestamp(frame.monotonicMs));
   }
 
   /**
-   * 90 kHz timestamps from capture times. A wall clock can step backwards (NTP); RTP timestamps
-   * must not, or the receiver's jitter buffer misorders frames, so they never decrease.
+   * 90 kHz timestamps from the monotonic capture time (`monotonicMs`), never from the wall clock:
+   * an NTP step (boards without an RTC sync minutes after boot) would make them jump or crawl.
+   * They never decrease either (two frames with one capture time get consecutive ticks), or the
+   * receiver's jitter buffer would misorder frames.
    */
-  #rtpTimestamp(timestampMs: number): number {
-    this.#firstTimestampMs ??= timestampMs;
-    if (timestampMs <= this.#lastTimestampMs) {
+  #rtpTimestamp(monotonicMs: number): number {
+    this.#firstMonotonicMs ??= monotonicMs;
+    if (monotonicMs <= this.#lastMonotonicMs) {
       this.#lastRtpTimestamp = (this.#lastRtpTimestamp + 1) >>> 0;
       return this.#lastRtpTimestamp;
     }
-    this.#lastTimestampMs = timestampMs;
-    const ticks = Math.round((timestampMs - this.#firstTimestampMs) * (VIDEO_CLOCK_RATE / 1000));
+    this.#lastMonotonicMs = monotonicMs;
+    const ticks = Math.round((monotonicMs - this.#firstMonotonicMs) * (RTP_VIDEO_CLOCK_RATE_HZ / 1000));
     this.#lastRtpTimestamp = (this.#rtpTimestampBase + ticks) % 0x1_0000_0000;
     return this.#lastRtpTimestamp;
   }

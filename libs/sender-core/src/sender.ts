@@ -12,7 +12,8 @@ import { isRecoverableError, V4l2Camera, type V4l2CameraSettings } from '@roboca
 import type { BackoffSettings } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
-import type { EncoderPreference, VideoCodec } from './encoder.js';
+import type { VideoCodec } from '@robocam/types';
+import type { EncoderPreference } from './encoder/index.js';
 import { ConfigurationError, InvalidStateError } from './errors.js';
 import { childLogger, debugLogger, type Logger } from './logger.js';
 import { TestPatternSource } from './test-pattern-source.js';

@@ -102,6 +102,7 @@ export class TestPatternSource
       width: frame.width,
       height: frame.height,
       timestampMs: frame.timestampMs,
+      monotonicMs: now,
       sequence: this.#sequence,
     });
     this.#sequence += 1;

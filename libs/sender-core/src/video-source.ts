@@ -11,6 +11,11 @@ export interface RawVideoFrame {
   readonly height: number;
   /** Capture time, milliseconds since the Unix epoch (wall clock, as `Date.now()`). */
   readonly timestampMs: number;
+  /**
+   * Capture time on `performance.now()`'s monotonic clock, ms: RTP timestamps derive from it.
+   * Optional until every source fills it (the camera pipeline times frames without it on arrival).
+   */
+  readonly monotonicMs?: number;
   /** Frame number from the source, counting from 0 at start. */
   readonly sequence: number;
 }

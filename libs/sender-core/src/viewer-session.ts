@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { IceCandidate } from '@robocam/protocol';
+import { RTP_VIDEO_CLOCK_RATE_HZ, type VideoCodec } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import {
   RTCPeerConnection,
@@ -13,10 +14,8 @@ import {
   type RtpPacket,
 } from 'werift';
 import type { CameraPipeline, RtpSink } from './camera-pipeline.js';
-import type { VideoCodec } from './encoder.js';
 import { SenderError } from './errors.js';
 import type { Logger } from './logger.js';
-import { VIDEO_CLOCK_RATE } from './rtp-packetizer.js';
 
 /** How viewer peer connections reach the network. */
 export interface PeerSettings {
@@ -327,7 +326,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     if (this.#settings.codec === 'vp8') {
       return new RTCRtpCodecParameters({
         mimeType: 'video/VP8',
-        clockRate: VIDEO_CLOCK_RATE,
+        clockRate: RTP_VIDEO_CLOCK_RATE_HZ,
         payloadType: 96,
         rtcpFeedback,
       });
@@ -335,7 +334,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     const profileLevelId = this.cameras[0]?.h264ProfileLevelId ?? '42e01f';
     return new RTCRtpCodecParameters({
       mimeType: 'video/H264',
-      clockRate: VIDEO_CLOCK_RATE,
+      clockRate: RTP_VIDEO_CLOCK_RATE_HZ,
       payloadType: 102,
       rtcpFeedback,
       parameters: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profileLevelId}`,

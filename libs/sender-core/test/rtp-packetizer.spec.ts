@@ -1,13 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { dePacketizeRtpPackets } from 'werift';
-import { RtpPacketizer, VIDEO_CLOCK_RATE, type EncodedFrame } from '../src/index.js';
+import { RTP_VIDEO_CLOCK_RATE_HZ } from '@robocam/types';
+import { RtpPacketizer, type EncodedFrame } from '../src/index.js';
 
 function frame(timestampMs: number, bytes: number, keyframe = false): EncodedFrame {
   const data = Buffer.alloc(bytes);
   for (let i = 0; i < bytes; i++) data[i] = (i * 7 + timestampMs) & 0xff;
   // A VP8 keyframe has the inverse key bit (bit 0 of byte 0) cleared.
   data[0] = keyframe ? 0x10 : 0x11;
-  return { data, keyframe, timestampMs, sequence: 0, encodeMs: 1 };
+  return { data, keyframe, timestampMs, monotonicMs: timestampMs, sequence: 0, encodeMs: 1 };
 }
 
 describe('RtpPacketizer', () => {
@@ -29,11 +30,24 @@ describe('RtpPacketizer', () => {
     const packetizer = new RtpPacketizer('vp8');
     const ts = (ms: number) => packetizer.packetize(frame(ms, 100))[0]!.header.timestamp;
     const first = ts(10_000);
-    expect((ts(10_033) - first) >>> 0).toBe(Math.round(33 * (VIDEO_CLOCK_RATE / 1000)));
+    expect((ts(10_033) - first) >>> 0).toBe(Math.round(33 * (RTP_VIDEO_CLOCK_RATE_HZ / 1000)));
     const beforeStep = ts(10_066);
-    // The wall clock stepped back (NTP): timestamps still advance.
+    // Two frames with the same or an older capture time (a source's bug): timestamps still advance.
     expect((ts(9_000) - beforeStep) >>> 0).toBe(1);
     expect((ts(10_100) - beforeStep) >>> 0).toBe(Math.round(34 * 90));
+  });
+
+  it('derives RTP timestamps from the monotonic capture time, not the wall clock (NTP steps)', () => {
+    const packetizer = new RtpPacketizer('vp8');
+    const at = (timestampMs: number, monotonicMs: number) =>
+      packetizer.packetize({ ...frame(timestampMs, 100), monotonicMs })[0]!.header.timestamp;
+    const wall = 1_700_000_000_000;
+    const first = at(wall, 5_000);
+    // The wall clock steps 5 minutes forward, then 5 minutes back, while 33 ms pass each frame.
+    const second = at(wall + 5 * 60_000, 5_033);
+    const third = at(wall - 5 * 60_000, 5_066);
+    expect((second - first) >>> 0).toBe(2970);
+    expect((third - second) >>> 0).toBe(2970);
   });
 
   it('packetizes H.264 access units (Annex-B) into NAL-unit RTP payloads', () => {
@@ -45,6 +59,7 @@ describe('RtpPacketizer', () => {
       data: Buffer.concat([sps, pps, idr]),
       keyframe: true,
       timestampMs: 5,
+      monotonicMs: 5,
       sequence: 0,
       encodeMs: 1,
     });
