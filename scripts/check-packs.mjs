@@ -10,6 +10,7 @@ const libraries = [
   'libs/capture-v4l2',
   'libs/sender-core',
   'libs/service',
+  'libs/signaling',
 ];
 let failed = false;
 for (const dir of libraries) {
