@@ -93,42 +93,7 @@ export class SignalingRouter {
 
   /** Attaches an unregistered party; it registers by sending `hello`. */
   attach(transport: PeerTransport): PeerLink {
-    let peer: RouterPeer | undefined;
-    let left = false;
-    return {
-      get peer() {
-        return peer;
-      },
-      receive: (message) => {
-        if (left) return;
-        if (message.type === 'hello') {
-          if (peer !== undefined) {
-            this.#reject(
-              transport,
-              'already-registered',
-              'this connection is already registered',
-              message.id,
-            );
-            return;
-          }
-          peer = this.#register(transport, message);
-          return;
-        }
-        if (peer === undefined) {
-          this.#reject(transport, 'not-registered', 'send hello first', message.id);
-          return;
-        }
-        this.#receive(peer, message);
-      },
-      leave: (code) => {
-        if (left) return;
-        left = true;
-        if (peer !== undefined) this.#remove(peer, code);
-      },
-      reject: (code, message, ref) => {
-        this.#reject(transport, code, message, ref);
-      },
-    };
+    return this.#link(transport, undefined);
   }
 
   /**
@@ -138,26 +103,10 @@ export class SignalingRouter {
   join(
     transport: PeerTransport,
     { name, idPrefix }: { name: string; idPrefix: string },
-  ): PeerLink & {
-    readonly peer: Peer;
-  } {
+  ): PeerLink & { readonly peer: Peer } {
     const peer = this.#addPeer(transport, 'viewer', name, [], idPrefix);
-    let left = false;
-    return {
-      peer,
-      receive: (message) => {
-        if (left || message.type === 'hello') return;
-        this.#receive(peer, message);
-      },
-      leave: (code) => {
-        if (left) return;
-        left = true;
-        this.#remove(peer, code);
-      },
-      reject: (code, message, ref) => {
-        this.#reject(transport, code, message, ref);
-      },
-    };
+    // Registered from the start, so its `peer` is never undefined.
+    return this.#link(transport, peer) as PeerLink & { readonly peer: Peer };
   }
 
   /** A registered sender by id or name, or the first one when `ref` is undefined. */
@@ -177,6 +126,35 @@ export class SignalingRouter {
   stats(): { viewers: number; senders: number; sessions: number } {
     const { viewers, senders } = this.#counts();
     return { viewers, senders, sessions: this.#sessions.size };
+  }
+
+  #link(transport: PeerTransport, registered: RouterPeer | undefined): PeerLink {
+    let peer = registered;
+    let left = false;
+    return {
+      get peer() {
+        return peer;
+      },
+      receive: (message) => {
+        if (left) return;
+        if (message.type !== 'hello') {
+          if (peer === undefined) this.#reject(transport, 'not-registered', 'send hello first', message.id);
+          else this.#receive(peer, message);
+        } else if (peer === undefined) peer = this.#register(transport, message);
+        else {
+          const text = 'this connection is already registered';
+          this.#reject(transport, 'already-registered', text, message.id);
+        }
+      },
+      leave: (code) => {
+        if (left) return;
+        left = true;
+        if (peer !== undefined) this.#remove(peer, code);
+      },
+      reject: (code, message, ref) => {
+        this.#reject(transport, code, message, ref);
+      },
+    };
   }
 
   #register(transport: PeerTransport, hello: ClientMessageOf<'hello'>): RouterPeer | undefined {
