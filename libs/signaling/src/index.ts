@@ -17,4 +17,3 @@ export type { WhepIceServer, WhepSettings } from './whep.js';
 export { WhepError } from './errors.js';
 export type { WhepErrorCode } from './errors.js';
 export { SignalingMetrics } from './metrics.js';
-export { TokenBucket } from './rate-limiter.js';

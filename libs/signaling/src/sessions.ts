@@ -25,6 +25,7 @@ export class SessionTable {
     this.#changed = changed;
   }
 
+  /** Sessions open right now. */
   get size(): number {
     return this.#sessions.size;
   }

@@ -67,6 +67,7 @@ export class WhepEndpoint {
     this.#logger = settings.logger ?? silentLogger;
   }
 
+  /** WHEP sessions open right now. */
   get sessionCount(): number {
     return this.#sessions.size;
   }

@@ -12,7 +12,6 @@ import type { SignalingRouter } from './router.js';
 /** WebSocket close codes the adapter uses (1000–1015 are RFC 6455's, 4000+ are robocam's). */
 export const CLOSE_CODES = {
   goingAway: 1001,
-  policy: 1008,
   tooBig: 1009,
   tryAgainLater: 1013,
   unauthorized: UNAUTHORIZED_CLOSE_CODE,
