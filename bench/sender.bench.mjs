@@ -16,7 +16,7 @@
 // Layout (see bench/README.md): the sender runs in its own process (bench/sender-process.mjs, a
 // plain Sender from libs/sender-core/dist) so that its CPU — read from /proc/<pid>/stat over the
 // measurement window, all threads — is not mixed with the viewers'. The signaling server
-// (apps/signal/dist) and the viewers run in this process. Viewers are werift peer connections that
+// (libs/signaling/dist) and the viewers run in this process. Viewers are werift peer connections that
 // receive and SRTP-decrypt every packet but do not decode: they count frames by the RTP marker
 // bit (plus loss, keyframes, and the longest gap between frames). Decoding 16 streams would starve
 // a 2-core machine and falsify the sender's numbers.
@@ -514,14 +514,16 @@ for (const built of [
   'libs/sender-core/dist/index.js',
   'libs/protocol/dist/index.js',
   'libs/testpattern/dist/index.js',
-  'apps/signal/dist/index.js',
+  'libs/signaling/dist/index.js',
 ]) {
   if (!existsSync(resolve(root, built))) {
-    console.error(`${built} is missing: build first (npx nx run-many -t build -p sender-core signal sender)`);
+    console.error(
+      `${built} is missing: build first (npx nx run-many -t build -p sender-core signaling sender)`,
+    );
     process.exit(2);
   }
 }
-const { createSignalingServer } = await import('@robocam/signal-app');
+const { createSignalingServer } = await import('@robocam/signaling');
 const { SignalingClient } = await import('@robocam/protocol');
 const werift = await import('werift');
 

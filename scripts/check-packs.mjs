@@ -12,6 +12,7 @@ const libraries = [
   'libs/sender-core',
   'libs/service',
   'libs/viewer',
+  'libs/signaling',
 ];
 
 /** What a library ships beyond its code, as checks on the packed file list. */

@@ -8,8 +8,9 @@ node -e 'if (+process.versions.node.split(".")[0] < 24) { console.error(`robocam
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
-step "workspace checks: nx sync, prettier, lint, typecheck, build"
+step "workspace checks: nx sync, boundaries, prettier, lint, typecheck, build"
 npx nx sync:check
+node scripts/check-boundaries.mjs
 npx prettier --check .
 npx nx run-many -t lint typecheck build --outputStyle=static
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Sender } from '@robocam/sender';
-import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
+import { createSignalingServer, type SignalingServer } from '@robocam/signaling';
 import { startHealthServer } from '../src/index.js';
 
 let sender: Sender | undefined;

@@ -1,6 +1,6 @@
 import { listSchema, logLevelSchema, portSchema, readEnv, type LogLevel } from '@robocam/service';
 import { z } from 'zod';
-import type { SignalingServerSettings } from './signaling-server.js';
+import type { SignalingServerSettings } from '@robocam/signaling';
 
 export { ConfigError } from '@robocam/service';
 

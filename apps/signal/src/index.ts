@@ -1,4 +1,3 @@
-export { createSignalingServer } from './signaling-server.js';
-export type { SignalingServer, SignalingServerSettings } from './signaling-server.js';
+// The app's configuration reader, for its tests and tools; the server itself is @robocam/signaling.
 export { readConfig, ConfigError } from './config.js';
-export type { Logger } from '@robocam/service';
+export type { SignalAppConfig } from './config.js';

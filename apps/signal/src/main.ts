@@ -1,7 +1,7 @@
 import { exitOnConfigError, shutdownOnSignals } from '@robocam/service';
+import { createSignalingServer } from '@robocam/signaling';
 import { pino } from 'pino';
 import { readConfig } from './config.js';
-import { createSignalingServer } from './signaling-server.js';
 
 // Wiring only: configuration from the environment, a pino logger, and signal handling.
 const config = exitOnConfigError('signal', () => readConfig(process.env));

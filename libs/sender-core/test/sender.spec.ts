@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
-import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
+import { createSignalingServer, type SignalingServer } from '@robocam/signaling';
 import { expectedBarColors, i420Layout } from '@robocam/testpattern';
 import { Sender, TestPatternSource, type CameraSpec, type VideoCodec } from '../src/index.js';
 import { startViewerProcess } from './support/viewer-child.js';

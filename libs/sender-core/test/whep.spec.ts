@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
+import { createSignalingServer, type SignalingServer } from '@robocam/signaling';
 import { RTCPeerConnection } from 'werift';
 import { Sender } from '../src/index.js';
 import { viewerPeerConfig } from './support/werift-viewer.js';

@@ -1,15 +1,4 @@
-/**
- * The logging surface robocam's servers need: pino's (`logger.info({ port }, 'listening')`), so an
- * app passes its pino instance and tests pass nothing. The object comes first, the message second.
- */
-export interface Logger {
-  debug(object: object, message?: string): void;
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
-
-const ignore = (): void => undefined;
-
-/** A {@link Logger} that discards everything; the default when no logger is given. */
-export const silentLogger: Logger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
+// The one Logger of robocam lives in @robocam/types; the apps' servers accept that interface, and
+// this package re-exports it so an app wiring pino needs one import.
+export { silentLogger } from '@robocam/types';
+export type { Logger } from '@robocam/types';

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { V4l2Camera } from '@robocam/capture-v4l2';
 import type { CameraInfo } from '@robocam/protocol';
-import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
+import { createSignalingServer, type SignalingServer } from '@robocam/signaling';
 import { Sender, type ViewerSession } from '../../src/index.js';
 import { WeriftViewer, type ReceivedFrame, type ReceivedTrack } from '../support/werift-viewer.js';
 import { ensureGuestNetwork } from './guest-network.js';

@@ -131,8 +131,9 @@ describe('WHEP', () => {
     expect(metrics).toContain('robocam_whep_sessions 1');
 
     expect((await fetch(`${base}${location}`, { method: 'DELETE' })).status).toBe(200);
-    expect(await sender.next('bye')).toMatchObject({ session: routed.session });
+    expect(await sender.next('bye')).toMatchObject({ session: routed.session, code: 'closed' });
     expect(server.stats()).toMatchObject({ viewers: 0, sessions: 0 });
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('robocam_whep_sessions 0');
     expect((await fetch(`${base}${location}`, { method: 'DELETE' })).status).toBe(404);
   });
 

@@ -1,7 +1,12 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LIMITS, type ClientMessage, type ServerMessage } from '@robocam/protocol';
-import type { Logger } from '@robocam/service';
+import { LIMITS, type ByeCode, type ServerMessage } from '@robocam/protocol';
+import { tokensEqual } from '@robocam/service';
+import { silentLogger, type Logger } from '@robocam/types';
+import { WhepError } from './errors.js';
+import type { PeerLink } from './peer.js';
+import type { SignalingRouter } from './router.js';
+import { answerFragment, iceUfrag, parseSdpFragment, restartOffer, validateOffer } from './whep-sdp.js';
 
 /** An ICE server announced to WHEP clients in `Link: <…>; rel="ice-server"` headers. */
 export interface WhepIceServer {
@@ -11,41 +16,25 @@ export interface WhepIceServer {
   credential?: string;
 }
 
-/** What the WHEP endpoint needs from the signaling core; WHEP viewers are ordinary viewers there. */
-export interface WhepBridge {
-  /** A sender by id or name, or the first online sender when `ref` is undefined. */
-  findSender(ref: string | undefined): WhepSender | undefined;
-  /** Whether a sender with this name was online at some point since the server started. */
-  senderWasSeen(name: string): boolean;
-  /** Registers a viewer for one WHEP session; messages routed to it arrive at `deliver`. */
-  addViewer(deliver: (message: ServerMessage) => void, remote: string): { id: string };
-  /** Routes a message from that viewer exactly as if it came over a WebSocket. */
-  route(viewerId: string, message: ClientMessage): void;
-  /** Unregisters the viewer, ending its session (the sender gets a bye). */
-  removeViewer(viewerId: string): void;
-}
-
-export interface WhepSender {
-  id: string;
-  name: string;
-  cameras: { id: string }[];
-}
-
 export interface WhepSettings {
-  /** When set, requests need `Authorization: Bearer <token>`. */
-  viewerToken?: string;
+  /** When set, requests need `Authorization: Bearer <token>`. Default: unset (open). */
+  viewerToken?: string | undefined;
   /** ICE servers to announce. Default none. */
-  iceServers?: WhepIceServer[];
+  iceServers?: WhepIceServer[] | undefined;
   /** Browser origins allowed by CORS. Default: any (`*`). */
-  allowedOrigins?: string[];
+  allowedOrigins?: string[] | undefined;
   /** How long to wait for the sender's answer, in ms. Default 10 000. */
-  answerTimeoutMs?: number;
-  logger: Logger;
+  answerTimeoutMs?: number | undefined;
+  /** Told the number of open WHEP sessions whenever it changes (the server's gauge). */
+  onSessionCount?: (count: number) => void;
+  /** Structured logger (pino-compatible). Default: silent. */
+  logger?: Logger;
 }
 
 interface WhepSession {
   readonly id: string;
-  readonly viewerId: string;
+  /** The session's virtual viewer in the router. */
+  readonly viewer: PeerLink;
   readonly signalingSession: string;
   readonly senderId: string;
   readonly cameraId: string;
@@ -54,17 +43,6 @@ interface WhepSession {
   etag: string;
   /** Resolves with the next answer SDP (or rejects on bye/error) while a negotiation runs. */
   pending: { resolve: (sdp: string) => void; reject: (error: WhepError) => void } | undefined;
-}
-
-/** An HTTP-level failure: status, message, and extra headers (e.g. Retry-After). */
-class WhepError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
 }
 
 const SESSION_PATH = /^\/whep\/sessions\/([A-Za-z0-9_-]{22,64})$/;
@@ -77,15 +55,19 @@ const ENDPOINT_PATH = /^\/(?:([^/]+)\/([^/]+)\/)?whep$/;
  * ordinary signaling protocol, so a WHEP viewer shares the encoder like any other viewer.
  */
 export class WhepEndpoint {
-  readonly #bridge: WhepBridge;
+  readonly #router: SignalingRouter;
   readonly #settings: WhepSettings;
+  readonly #logger: Logger;
   readonly #sessions = new Map<string, WhepSession>();
 
-  constructor(bridge: WhepBridge, settings: WhepSettings) {
-    this.#bridge = bridge;
+  /** Each WHEP session becomes a viewer of `router`, which routes its offer to the sender. */
+  constructor(router: SignalingRouter, settings: WhepSettings = {}) {
+    this.#router = router;
     this.#settings = settings;
+    this.#logger = settings.logger ?? silentLogger;
   }
 
+  /** WHEP sessions open right now. */
   get sessionCount(): number {
     return this.#sessions.size;
   }
@@ -113,8 +95,7 @@ export class WhepEndpoint {
       }
     } catch (error) {
       const whepError = error instanceof WhepError ? error : new WhepError(500, 'internal error');
-      if (!(error instanceof WhepError))
-        this.#settings.logger.error({ err: String(error) }, 'WHEP request failed');
+      if (!(error instanceof WhepError)) this.#logger.error({ err: String(error) }, 'WHEP request failed');
       if (!response.headersSent) {
         response.writeHead(whepError.status, {
           'content-type': 'text/plain; charset=utf-8',
@@ -126,9 +107,10 @@ export class WhepEndpoint {
     return true;
   }
 
-  /** Ends every WHEP session (server shutdown). */
+  /** Ends every WHEP session (server shutdown); each sender gets a `bye` with `shutting-down`. */
   close(): void {
-    for (const session of [...this.#sessions.values()]) this.#end(session, 'server shutting down');
+    for (const session of [...this.#sessions.values()])
+      this.#end(session, 'server shutting down', true, 'shutting-down');
   }
 
   async #post(
@@ -143,9 +125,9 @@ export class WhepEndpoint {
     validateOffer(offerSdp);
 
     const senderName = senderRef === undefined ? undefined : decodePathSegment(senderRef);
-    const sender = this.#bridge.findSender(senderName);
+    const sender = this.#router.findSender(senderName);
     if (sender === undefined) {
-      if (senderName === undefined || this.#bridge.senderWasSeen(senderName)) {
+      if (senderName === undefined || this.#router.senderWasSeen(senderName)) {
         throw new WhepError(503, 'no sender online yet', { 'retry-after': '5' });
       }
       throw new WhepError(404, 'unknown sender');
@@ -156,16 +138,21 @@ export class WhepEndpoint {
     }
 
     const id = randomBytes(18).toString('base64url');
-    const viewer = this.#bridge.addViewer(
-      (message) => {
-        const current = this.#sessions.get(id);
-        if (current !== undefined) this.#onMessage(current, message);
+    const viewer = this.#router.join(
+      {
+        remote: `${request.socket.remoteAddress ?? '?'} (WHEP)`,
+        send: (message) => {
+          const current = this.#sessions.get(id);
+          if (current !== undefined) this.#onMessage(current, message);
+        },
+        // The router closes a transport only for a refused hello, which a WHEP viewer never sends.
+        close: () => undefined,
       },
-      `${request.socket.remoteAddress ?? '?'} (WHEP)`,
+      { name: 'WHEP viewer', idPrefix: 'w' },
     );
     const session: WhepSession = {
       id,
-      viewerId: viewer.id,
+      viewer,
       signalingSession: `whep-${id}`,
       senderId: sender.id,
       cameraId,
@@ -175,6 +162,7 @@ export class WhepEndpoint {
       pending: undefined,
     };
     this.#sessions.set(id, session);
+    this.#settings.onSessionCount?.(this.#sessions.size);
     try {
       const answer = await this.#negotiate(session);
       response.writeHead(201, {
@@ -184,9 +172,9 @@ export class WhepEndpoint {
         ...this.#iceServerLinks(),
       });
       response.end(answer);
-      this.#settings.logger.info({ whep: id, sender: sender.id, camera: cameraId }, 'WHEP session started');
+      this.#logger.info({ whep: id, sender: sender.id, camera: cameraId }, 'WHEP session started');
     } catch (error) {
-      this.#end(session, 'negotiation failed');
+      this.#end(session, 'negotiation failed', true);
       throw error;
     }
   }
@@ -217,14 +205,14 @@ export class WhepEndpoint {
       throw new WhepError(412, 'ETag does not match');
     }
     for (const candidate of fragment.candidates) {
-      this.#bridge.route(session.viewerId, {
+      session.viewer.receive({
         type: 'candidate',
         session: session.signalingSession,
         candidate,
       });
     }
     if (fragment.endOfCandidates) {
-      this.#bridge.route(session.viewerId, {
+      session.viewer.receive({
         type: 'candidate',
         session: session.signalingSession,
         candidate: null,
@@ -237,7 +225,7 @@ export class WhepEndpoint {
   #delete(response: ServerResponse, id: string): void {
     const session = this.#sessions.get(id);
     if (session === undefined) throw new WhepError(404, 'unknown session');
-    this.#end(session, 'WHEP client ended the session');
+    this.#end(session, 'WHEP client ended the session', true, 'closed');
     response.writeHead(200);
     response.end();
   }
@@ -260,7 +248,7 @@ export class WhepEndpoint {
           reject(error);
         },
       };
-      this.#bridge.route(session.viewerId, {
+      session.viewer.receive({
         type: 'offer',
         session: session.signalingSession,
         to: session.senderId,
@@ -303,12 +291,20 @@ export class WhepEndpoint {
     }
   }
 
-  #end(session: WhepSession, reason: string, sendBye = true): void {
+  /** Ends the session; with `sendBye` the sender first gets a `bye` (carrying `code` when given). */
+  #end(session: WhepSession, reason: string, sendBye: boolean, code?: ByeCode): void {
     if (!this.#sessions.delete(session.id)) return;
-    if (sendBye)
-      this.#bridge.route(session.viewerId, { type: 'bye', session: session.signalingSession, reason });
-    this.#bridge.removeViewer(session.viewerId);
-    this.#settings.logger.info({ whep: session.id, reason }, 'WHEP session ended');
+    this.#settings.onSessionCount?.(this.#sessions.size);
+    if (sendBye) {
+      session.viewer.receive({
+        type: 'bye',
+        session: session.signalingSession,
+        ...(code === undefined ? {} : { code }),
+        reason,
+      });
+    }
+    session.viewer.leave(1000);
+    this.#logger.info({ whep: session.id, reason }, 'WHEP session ended');
   }
 
   #authorize(request: IncomingMessage): void {
@@ -316,11 +312,7 @@ export class WhepEndpoint {
     if (token === undefined) return;
     const header = request.headers.authorization ?? '';
     const given = header.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const a = createHash('sha256')
-      .update(given ?? '')
-      .digest();
-    const b = createHash('sha256').update(token).digest();
-    if (given === undefined || !timingSafeEqual(a, b)) {
+    if (!tokensEqual(given, token)) {
       throw new WhepError(401, 'a valid viewer token is required', { 'www-authenticate': 'Bearer' });
     }
   }
@@ -393,97 +385,4 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A WHEP offer must be a real SDP offer with video, ICE credentials and a DTLS fingerprint. */
-function validateOffer(sdp: string): void {
-  const lines = sdp.split(/\r?\n/);
-  const ok =
-    lines[0] === 'v=0' &&
-    lines.some((line) => line.startsWith('m=video ')) &&
-    lines.some((line) => line.startsWith('a=ice-ufrag:')) &&
-    lines.some((line) => line.startsWith('a=fingerprint:')) &&
-    // Control characters other than line breaks have no place in SDP.
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(sdp);
-  if (!ok)
-    throw new WhepError(400, 'not a usable SDP offer (needs v=0, a video m-line, ICE and DTLS attributes)');
-}
-
-function iceUfrag(sdp: string): string | undefined {
-  return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
-}
-
-interface SdpFragment {
-  ufrag: string | undefined;
-  pwd: string | undefined;
-  candidates: {
-    candidate: string;
-    sdpMid: string | null;
-    sdpMLineIndex: number | null;
-    usernameFragment: string | null;
-  }[];
-  endOfCandidates: boolean;
-}
-
-/** Parses `application/trickle-ice-sdpfrag` (RFC 8840). */
-function parseSdpFragment(text: string): SdpFragment {
-  const fragment: SdpFragment = { ufrag: undefined, pwd: undefined, candidates: [], endOfCandidates: false };
-  let mid: string | null = null;
-  let mLineIndex = -1;
-  for (const line of text.split(/\r?\n/)) {
-    if (line === '') continue;
-    if (line.startsWith('a=ice-ufrag:')) fragment.ufrag = line.slice(12);
-    else if (line.startsWith('a=ice-pwd:')) fragment.pwd = line.slice(10);
-    else if (line.startsWith('m=')) mLineIndex += 1;
-    else if (line.startsWith('a=mid:')) mid = line.slice(6);
-    else if (line.startsWith('a=candidate:')) {
-      if (line.length > LIMITS.maxCandidateLength) throw new WhepError(400, 'candidate line too long');
-      fragment.candidates.push({
-        candidate: line.slice(2),
-        sdpMid: mid,
-        sdpMLineIndex: mLineIndex >= 0 ? mLineIndex : null,
-        usernameFragment: fragment.ufrag ?? null,
-      });
-    } else if (line === 'a=end-of-candidates') fragment.endOfCandidates = true;
-    else if (!/^[a-z]=/.test(line)) throw new WhepError(400, 'not an SDP fragment');
-  }
-  if (fragment.candidates.length > 64) throw new WhepError(400, 'too many candidates');
-  return fragment;
-}
-
-/** The stored offer with new ICE credentials and no stale candidates. */
-function restartOffer(offer: string, ufrag: string, pwd: string): string {
-  return offer
-    .split(/\r?\n/)
-    .filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates')
-    .map((line) =>
-      line.startsWith('a=ice-ufrag:')
-        ? `a=ice-ufrag:${ufrag}`
-        : line.startsWith('a=ice-pwd:')
-          ? `a=ice-pwd:${pwd}`
-          : line,
-    )
-    .join('\r\n');
-}
-
-/** The ICE part of an answer as an SDP fragment: credentials, then each m-line's candidates. */
-function answerFragment(answer: string): string {
-  const out: string[] = [];
-  const lines = answer.split(/\r?\n/);
-  const ufrag = lines.find((line) => line.startsWith('a=ice-ufrag:'));
-  const pwd = lines.find((line) => line.startsWith('a=ice-pwd:'));
-  if (ufrag !== undefined) out.push(ufrag);
-  if (pwd !== undefined) out.push(pwd);
-  for (const line of lines) {
-    if (
-      line.startsWith('m=') ||
-      line.startsWith('a=mid:') ||
-      line.startsWith('a=candidate:') ||
-      line === 'a=end-of-candidates'
-    ) {
-      out.push(line);
-    }
-  }
-  return `${out.join('\r\n')}\r\n`;
 }
