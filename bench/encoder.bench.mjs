@@ -29,7 +29,13 @@ async function run(codec, w, h) {
   const enc = await VideoEncoder.create({ codec, width: w, height: h, fps: FPS, encoder: 'software' });
   // Warm-up (first keyframe, allocations).
   for (let i = 0; i < 5; i++)
-    await enc.encode({ data: frames[i], width: w, height: h, timestampMs: i * (1000 / FPS), monotonicMs: i * (1000 / FPS) });
+    await enc.encode({
+      data: frames[i],
+      width: w,
+      height: h,
+      timestampMs: i * (1000 / FPS),
+      monotonicMs: i * (1000 / FPS),
+    });
   const encodeMs = [];
   let bytes = 0;
   let dropped = 0;
