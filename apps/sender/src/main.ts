@@ -15,6 +15,6 @@ relaunchWithNodeFlags(['--max-semi-space-size=16', '--optimize-for-size']);
 // must be sized before first use, so before the modules that use it are loaded.
 const cameraCount = (process.env['CAMERAS'] ?? '')
   .split(',')
-  .filter((entry) => entry.trim().startsWith('/dev/')).length;
+  .filter((entry) => entry.includes('/dev/')).length; // `/dev/…` or `ID=/dev/…`
 process.env['UV_THREADPOOL_SIZE'] ??= String(4 + cameraCount);
 await import('./run.js');
