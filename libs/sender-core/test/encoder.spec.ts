@@ -522,18 +522,32 @@ describe('event loop', () => {
     const elu0 = performance.eventLoopUtilization();
     const t0 = performance.now();
     const N = 30;
+    // Behaviour, not timing: with the encode on a worker thread, a callback queued right after
+    // encode() runs before the encode resolves; a synchronous encoder resolves first, every time.
+    // (A worker can finish first when the main thread is descheduled on a loaded machine: most, not
+    // all, frames must show it.)
+    let loopRanFirst = 0;
     for (let i = 1; i <= N; i++) {
       const data = frames[i % frames.length] ?? Buffer.alloc(0);
-      await e.encode({ data, width: 1280, height: 720, timestampMs: i * FRAME_MS });
+      let encoded = false;
+      const encoding = e.encode({ data, width: 1280, height: 720, timestampMs: i * FRAME_MS }).then((out) => {
+        encoded = true;
+        return out;
+      });
+      const encodedWhenLoopRan = await new Promise<boolean>((resolve) =>
+        setImmediate(() => resolve(encoded)),
+      );
+      if (!encodedWhenLoopRan) loopRanFirst += 1;
+      expect(await encoding).toHaveLength(1);
     }
     const elapsed = performance.now() - t0;
     const elu = performance.eventLoopUtilization(elu0);
     clearInterval(timer);
-    // A synchronous encoder would tick about once per frame and keep the loop ~100 % busy.
-    expect(ticks).toBeGreaterThan(N * 3);
-    expect(maxGap).toBeLessThan(50);
-    expect(elu.utilization).toBeLessThan(0.5);
-    expect(elapsed / N).toBeGreaterThan(1); // there was real work to hide
+    console.log(
+      `720p VP8 burst: ${(elapsed / N).toFixed(1)} ms a frame, ${ticks} ticks of a 1 ms timer, longest gap ` +
+        `${maxGap.toFixed(1)} ms, event loop utilization ${elu.utilization.toFixed(2)}`,
+    );
+    expect(loopRanFirst).toBeGreaterThan(N / 2);
   });
 });
 
