@@ -29,6 +29,7 @@ describe('TestPatternSource', () => {
       });
     });
     const startedAt = performance.now();
+    const startedWall = Date.now();
     await s.start();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await s.stop();
@@ -41,7 +42,9 @@ describe('TestPatternSource', () => {
     expect(frames.map((f) => f.sequence)).toEqual(frames.map((_f, i) => i));
     for (const f of frames) {
       expect(f.strip).toBe(f.timestampMs);
-      expect(Math.abs(Date.now() - f.timestampMs)).toBeLessThan(2000);
+      // Wall-clock capture times from within this test, however slowly the machine ran it.
+      expect(f.timestampMs).toBeGreaterThanOrEqual(startedWall);
+      expect(f.timestampMs).toBeLessThanOrEqual(Date.now());
     }
   });
 
