@@ -185,9 +185,14 @@ describe('web viewer, one camera', () => {
     // shows as zero or negative); its size is recorded in the metrics, not bounded.
     expect(shown).toBeGreaterThanOrEqual(5);
     expect(tile.latencyMs).toBeGreaterThanOrEqual(5);
-    // The other readouts are filled in too.
+    // The other readouts are filled in too (rates need two stats samples: wait for them, as the
+    // previous test no longer streams for a fixed 5 s first).
     for (const stat of ['resolution', 'fps', 'bitrate', 'loss', 'rtt', 'jitter', 'codec']) {
-      const value = await page.locator(`.tile[data-camera="${CAMERA}"] [data-stat="${stat}"]`).textContent();
+      const readout = page.locator(`.tile[data-camera="${CAMERA}"] [data-stat="${stat}"]`);
+      const value = await waitFor(`the ${stat} readout`, async () => {
+        const text = await readout.textContent();
+        return text !== null && text !== '–' ? text : undefined;
+      });
       expect({ stat, value }).not.toEqual({ stat, value: '–' });
     }
     expect(await page.locator(`.tile[data-camera="${CAMERA}"] [data-stat="resolution"]`).textContent()).toBe(
