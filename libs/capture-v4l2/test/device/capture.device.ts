@@ -324,7 +324,7 @@ describe('MJPEG (v4l2loopback fed by an MJPEG producer)', () => {
 });
 
 describe('loss and recovery', () => {
-  it('reports a disconnect within 1 s and resumes when the device is back', async () => {
+  it('reports a disconnect and resumes when the device is back', async () => {
     const created = camera({ device: '/dev/video0', width: 640, height: 360 });
     const recorder = record(created);
     await created.start();
