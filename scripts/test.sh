@@ -23,7 +23,8 @@ if [ -x "$SHARED/netns/run-isolated.sh" ]; then ISOLATE=("$SHARED/netns/run-isol
 step "unit, integration, chaos and browser end-to-end tests"
 "${ISOLATE[@]}" npx nx run-many -t test e2e --outputStyle=static --skip-nx-cache --parallel=1
 
-step "packages: what npm pack publishes, and @robocam/sender used from a scratch project"
+step "packages: the prepack guard, what npm pack publishes, and @robocam/sender used from a scratch project"
+node --test scripts/check-built.test.mjs
 node scripts/check-packs.mjs
 node scripts/check-scratch-import.mjs
 

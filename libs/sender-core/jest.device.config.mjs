@@ -4,6 +4,6 @@ import { createJestConfig } from '../../jest.preset.mjs';
 export default createJestConfig(import.meta.url, {
   displayName: 'sender-core:device',
   testMatch: ['<rootDir>/test/device/**/*.device.ts'],
-  testTimeout: 120_000,
+  testTimeout: 300_000, // under TCG (software emulation) a test can take minutes
   maxWorkers: 1,
 });

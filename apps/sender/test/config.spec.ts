@@ -10,7 +10,7 @@ describe('sender configuration', () => {
       signalingUrl: 'ws://localhost:8765',
       codec: 'vp8',
       encoder: 'auto',
-      cameras: [{ type: 'testpattern', id: 'testpattern', width: 1280, height: 720, fps: 30 }],
+      cameras: [{ type: 'testpattern', width: 1280, height: 720, fps: 30 }],
       peer: {},
     });
   });
@@ -39,10 +39,7 @@ describe('sender configuration', () => {
       signalingUrl: 'wss://robot.example/signal',
       token: 'secret',
       name: 'rover',
-      cameras: [
-        { type: 'testpattern', id: 'testpattern', width: 640, height: 480, fps: 15 },
-        { type: 'testpattern', id: 'testpattern-1' },
-      ],
+      cameras: [{ type: 'testpattern', width: 640, height: 480, fps: 15 }, { type: 'testpattern' }],
       codec: 'h264',
       encoder: 'software',
       bitrateKbps: 1500,
@@ -67,11 +64,25 @@ describe('sender configuration', () => {
     [{ BITRATE: '50' }, /BITRATE="50"/],
     [{ RTC_PORT_RANGE: '5000' }, /RTC_PORT_RANGE="5000": must be MIN-MAX/],
     [{ RTC_PORT_RANGE: '50000-40000' }, /RTC_PORT_RANGE="50000-40000": needs 1024/],
-    [{ CAMERAS: 'webcam' }, /CAMERAS: camera "webcam": unknown camera kind/],
+    [{ CAMERAS: 'webcam' }, /CAMERAS: camera "webcam": unknown camera "webcam"/],
     [{ ENCODER: 'gpu' }, /ENCODER="gpu"/],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
     expect(() => readConfig(env)).toThrow(message);
+  });
+
+  it('takes stable device links (colons in by-path names) and explicit ids in CAMERAS', () => {
+    const byPath = '/dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0';
+    expect(
+      readConfig({ CAMERAS: `${byPath}:640x480@15,rear=/dev/v4l/by-id/usb-Foo_Camera_123-video-index0` })
+        .sender.cameras,
+    ).toEqual([
+      { type: 'v4l2', device: byPath, width: 640, height: 480, fps: 15 },
+      { type: 'v4l2', id: 'rear', device: '/dev/v4l/by-id/usb-Foo_Camera_123-video-index0' },
+    ]);
+    expect(() => readConfig({ CAMERAS: `${byPath}:640x` })).toThrow(
+      /CAMERAS: camera ".*": mode "640x" is not WIDTHxHEIGHT/,
+    );
   });
 
   it('treats empty variables as unset', () => {

@@ -32,7 +32,7 @@ const SUITE = 'multi-camera';
 const stack = stackOn(28_000);
 const CAMERAS = [
   { id: 'testpattern', width: 640, height: 480 },
-  { id: 'testpattern-1', width: 320, height: 240 },
+  { id: 'testpattern-2', width: 320, height: 240 },
 ] as const;
 
 let signal: Service;
@@ -113,20 +113,20 @@ describe('web viewer, two cameras', () => {
     // A grid: side by side on a 1280 px wide window.
     expect(boxes[0]?.y).toBe(boxes[1]?.y);
     expect(boxes[1]?.x).toBeGreaterThan((boxes[0]?.x ?? 0) + (boxes[0]?.width ?? 0) - 1);
-    await expectSenderViewers('testpattern-1', 1);
+    await expectSenderViewers('testpattern-2', 1);
   });
 
   it('enlarges a tile on click and stops watching the camera hidden meanwhile', async () => {
     await page.locator('.tile[data-camera="testpattern"]').click();
-    await waitForTile(page, 'testpattern-1', 'paused', (tile) => tile.status === 'paused', 5000);
-    await expectSenderViewers('testpattern-1', 0);
+    await waitForTile(page, 'testpattern-2', 'paused', (tile) => tile.status === 'paused', 5000);
+    await expectSenderViewers('testpattern-2', 0);
     const big = await page.locator('.tile[data-camera="testpattern"]').boundingBox();
     expect(big?.width).toBeGreaterThan(1000);
     await waitForTile(page, 'testpattern', 'still live', isLive);
 
     await page.keyboard.press('Escape');
-    await waitForTile(page, 'testpattern-1', 'live again', isLive, 10_000);
-    await expectSenderViewers('testpattern-1', 1);
+    await waitForTile(page, 'testpattern-2', 'live again', isLive, 10_000);
+    await expectSenderViewers('testpattern-2', 1);
   });
 
   it('stops watching while the tab is in the background and resumes when it is back', async () => {

@@ -1,13 +1,24 @@
+import { createHash } from 'node:crypto';
+import { cameraIdSchema } from '@robocam/protocol';
 import { ConfigurationError } from './errors.js';
 import type { CameraSpec } from './sender.js';
 
 const MODE = /^(\d+)x(\d+)(?:@(\d+(?:\.\d+)?))?$/;
+/** What a mode attempt is made of; a by-path name's own colon-separated parts have letters or `-`. */
+const MODE_LIKE = /^[\dx@.]+$/i;
+const ID_MAX = 32;
+const ACCEPTED =
+  'accepted: [ID=]testpattern[:WIDTHxHEIGHT[@FPS]] or [ID=]/dev/PATH[:WIDTHxHEIGHT[@FPS]], e.g. ' +
+  'front=/dev/v4l/by-id/usb-Foo_Camera_123-video-index0:1280x720@30';
 
 /**
  * Parses a camera list as apps take it from the environment, e.g.
- * `/dev/video0:1280x720@30,/dev/video2:640x480@15,testpattern`. Each entry is
- * `KIND[:WIDTHxHEIGHT[@FPS]]` where KIND is `testpattern` or a V4L2 device path.
- * Throws a {@link ConfigurationError} naming the bad entry and the accepted forms.
+ * `/dev/video0:1280x720@30,rear=/dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0,testpattern`.
+ * Each entry is `[ID=]SOURCE[:WIDTHxHEIGHT[@FPS]]` where SOURCE is `testpattern` or a V4L2 device
+ * path. Device paths may hold colons themselves (`/dev/v4l/by-path/…`): only a trailing
+ * `:WIDTHxHEIGHT[@FPS]` is read as the mode. Without `ID=` the camera's id is derived later by
+ * {@link nameCameras}, as for specs given in code. Throws a {@link ConfigurationError} naming the
+ * bad entry and the accepted forms.
  */
 export function parseCameraList(list: string): CameraSpec[] {
   const entries = list
@@ -15,24 +26,46 @@ export function parseCameraList(list: string): CameraSpec[] {
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0);
   if (entries.length === 0) throw new ConfigurationError('camera list is empty');
-  let testPatterns = 0;
-  return entries.map((entry) => {
-    const separator = entry.indexOf(':');
-    const kind = separator === -1 ? entry : entry.slice(0, separator);
-    const mode = separator === -1 ? undefined : entry.slice(separator + 1);
-    const size = mode === undefined ? {} : parseMode(entry, mode);
-    if (kind.startsWith('/dev/')) {
-      return { type: 'v4l2', device: kind, ...size };
+  const specs = entries.map(parseEntry);
+  const ids = new Set<string>();
+  const devices = new Set<string>();
+  for (const spec of specs) {
+    if (spec.id !== undefined) {
+      if (ids.has(spec.id)) throw new ConfigurationError(`camera id "${spec.id}" is used twice`);
+      ids.add(spec.id);
     }
-    if (kind === 'testpattern') {
-      const id = testPatterns === 0 ? 'testpattern' : `testpattern-${testPatterns}`;
-      testPatterns += 1;
-      return { type: 'testpattern', id, ...size };
+    if (spec.type === 'v4l2') {
+      if (devices.has(spec.device))
+        throw new ConfigurationError(`camera "${spec.device}" is listed twice (one reader per device)`);
+      devices.add(spec.device);
     }
+  }
+  return specs;
+}
+
+function parseEntry(entry: string): CameraSpec {
+  const equals = /^([^=/:]*)=(.*)$/.exec(entry);
+  const id = equals?.[1]?.trim();
+  const rest = (equals?.[2] ?? entry).trim();
+  if (id !== undefined && !cameraIdSchema.safeParse(id).success) {
     throw new ConfigurationError(
-      `camera "${entry}": unknown camera kind "${kind}"; accepted: testpattern[:WIDTHxHEIGHT[@FPS]] or /dev/videoN[:WIDTHxHEIGHT[@FPS]]`,
+      `camera "${entry}": camera id "${id}" must be 1–${ID_MAX} lowercase letters, digits, _ and -, starting with a letter or digit`,
     );
-  });
+  }
+  const withId = id === undefined ? {} : { id };
+  if (rest === 'testpattern' || rest.startsWith('testpattern:')) {
+    const mode = rest === 'testpattern' ? undefined : rest.slice('testpattern:'.length);
+    return { type: 'testpattern', ...withId, ...(mode === undefined ? {} : parseMode(entry, mode)) };
+  }
+  if (rest.startsWith('/dev/') && !/\s/.test(rest)) {
+    const colon = rest.lastIndexOf(':');
+    const tail = colon === -1 ? '' : rest.slice(colon + 1);
+    if (colon !== -1 && MODE_LIKE.test(tail)) {
+      return { type: 'v4l2', ...withId, device: rest.slice(0, colon), ...parseMode(entry, tail) };
+    }
+    return { type: 'v4l2', ...withId, device: rest };
+  }
+  throw new ConfigurationError(`camera "${entry}": unknown camera "${rest}"; ${ACCEPTED}`);
 }
 
 function parseMode(entry: string, mode: string): { width: number; height: number; fps?: number } {
@@ -44,4 +77,64 @@ function parseMode(entry: string, mode: string): { width: number; height: number
   }
   const [, width, height, fps] = match;
   return { width: Number(width), height: Number(height), ...(fps === undefined ? {} : { fps: Number(fps) }) };
+}
+
+/** A camera spec with its id and label settled by {@link nameCameras}. */
+export type NamedCameraSpec = CameraSpec & { id: string; label: string };
+
+/**
+ * `specs` with each camera's id and label filled in: the one naming used whether the cameras come
+ * from a camera list ({@link parseCameraList}) or from code.
+ *
+ * Explicit ids and labels are kept. Otherwise: `testpattern` / "Test pattern"; a V4L2 device's id
+ * is its name (`/dev/video0` → `video0`; a stable link `/dev/v4l/by-id/usb-Foo_Camera_123-video-index0`
+ * → `foo_camera_123`; `/dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0` →
+ * `pci-0000-00-14-0-usb-0-1-1-0`), cut to 32 characters with a hash of the path when longer, and
+ * its label the device path. A derived id already taken gets `-2`, `-3`, …, and a test pattern's
+ * label the same number ("Test pattern 2").
+ */
+export function nameCameras(specs: readonly CameraSpec[]): NamedCameraSpec[] {
+  const taken = new Set(specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id])));
+  return specs.map((spec) => {
+    if (spec.id !== undefined) return { ...spec, id: spec.id, label: spec.label ?? defaultLabel(spec, 1) };
+    const base = spec.type === 'v4l2' ? deviceCameraId(spec.device) : 'testpattern';
+    let id = base;
+    let n = 1;
+    while (taken.has(id)) {
+      n += 1;
+      id = `${base.slice(0, ID_MAX - String(n).length - 1).replace(/[-_]+$/, '')}-${String(n)}`;
+    }
+    taken.add(id);
+    return { ...spec, id, label: spec.label ?? defaultLabel(spec, n) };
+  });
+}
+
+function defaultLabel(spec: CameraSpec, n: number): string {
+  if (spec.type === 'testpattern') return n === 1 ? 'Test pattern' : `Test pattern ${String(n)}`;
+  if (spec.type === 'v4l2') return spec.device;
+  return spec.id;
+}
+
+/** A valid camera id (lowercase, `[a-z0-9_-]`, ≤ 32 characters) naming a V4L2 device path. */
+function deviceCameraId(device: string): string {
+  const path = device.replace(/^\/dev\//, '');
+  const name = path.split('/').at(-1) ?? path;
+  const picked = path.startsWith('v4l/by-id/')
+    ? name.replace(/^usb-/, '')
+    : path.startsWith('v4l/by-path/')
+      ? name
+      : path;
+  const slug = picked
+    .replace(/-video-index0$/, '')
+    .replace(/-video-index(\d+)$/, '-$1')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-_]+|[-_]+$/g, '');
+  if (slug.length === 0) return 'camera';
+  if (slug.length <= ID_MAX) return slug;
+  // Long names (vendor, model and serial; deep by-path chains): keep the start readable and the
+  // id distinct per device with a hash of the whole path.
+  const hash = createHash('sha256').update(device).digest('hex').slice(0, 8);
+  return `${slug.slice(0, ID_MAX - hash.length - 1).replace(/[-_]+$/, '')}-${hash}`;
 }

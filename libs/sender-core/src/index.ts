@@ -4,7 +4,7 @@
  */
 export { Sender, createSender } from './sender.js';
 export type { CameraSpec, SenderEvents, SenderSettings, SenderStats } from './sender.js';
-export { parseCameraList } from './camera-list.js';
+export { nameCameras, parseCameraList, type NamedCameraSpec } from './camera-list.js';
 export { CameraPipeline } from './camera-pipeline.js';
 export type {
   CameraPipelineEvents,

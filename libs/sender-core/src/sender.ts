@@ -11,6 +11,7 @@ import {
 import { isRecoverableError, V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
 import type { BackoffSettings } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
+import { nameCameras, type NamedCameraSpec } from './camera-list.js';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { VideoCodec } from '@robocam/types';
 import type { EncoderPreference } from './encoder/index.js';
@@ -24,9 +25,9 @@ import { ViewerSession, type PeerSettings, type ViewerSessionStats } from './vie
 export type CameraSpec =
   | {
       type: 'testpattern';
-      /** Camera id. Default `testpattern` (numbered when there are several). */
+      /** Camera id. Default `testpattern` (`testpattern-2`, … when there are several; see {@link nameCameras}). */
       id?: string;
-      /** Display name. Default "Test pattern". */
+      /** Display name. Default "Test pattern" ("Test pattern 2", … numbered like the id). */
       label?: string;
       /** Default 1280. */
       width?: number;
@@ -37,7 +38,10 @@ export type CameraSpec =
     }
   | {
       type: 'v4l2';
-      /** Camera id. Default: the device name, e.g. `video0`. */
+      /**
+       * Camera id. Default: derived from the device path by {@link nameCameras}, e.g. `video0`, or
+       * `foo_camera_123` for `/dev/v4l/by-id/usb-Foo_Camera_123-video-index0`.
+       */
       id?: string;
       label?: string;
       /** Device node, e.g. `/dev/video0`. */
@@ -127,8 +131,8 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     this.codec = settings.codec ?? 'vp8';
     this.#peer = settings.peer ?? {};
     this.#maxSessions = settings.maxSessions ?? 32;
-    for (const [index, spec] of (settings.cameras ?? [{ type: 'testpattern' }]).entries()) {
-      const pipeline = this.#createPipeline(spec, index, settings);
+    for (const spec of nameCameras(settings.cameras ?? [{ type: 'testpattern' }])) {
+      const pipeline = this.#createPipeline(spec, settings);
       if (this.#cameras.has(pipeline.id))
         throw new ConfigurationError(`duplicate camera id "${pipeline.id}"`);
       this.#cameras.set(pipeline.id, pipeline);
@@ -220,13 +224,10 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     this.#logger.info({}, 'sender closed');
   }
 
-  #createPipeline(spec: CameraSpec, index: number, settings: SenderSettings): CameraPipeline {
-    let id: string;
-    let label: string;
+  #createPipeline(spec: NamedCameraSpec, settings: SenderSettings): CameraPipeline {
+    const { id, label } = spec;
     let source: VideoSource;
     if (spec.type === 'testpattern') {
-      id = spec.id ?? (index === 0 ? 'testpattern' : `testpattern-${index}`);
-      label = spec.label ?? (index === 0 ? 'Test pattern' : `Test pattern ${index + 1}`);
       source = new TestPatternSource({
         label: label.toUpperCase(),
         ...(spec.width === undefined ? {} : { width: spec.width }),
@@ -234,13 +235,6 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
         ...(spec.fps === undefined ? {} : { fps: spec.fps }),
       });
     } else if (spec.type === 'v4l2') {
-      id =
-        spec.id ??
-        spec.device
-          .replace(/^\/dev\//, '')
-          .replace(/[^a-z0-9_-]/gi, '-')
-          .toLowerCase();
-      label = spec.label ?? spec.device;
       const camera = new V4l2Camera({
         device: spec.device,
         ...(spec.width === undefined ? {} : { width: spec.width }),
@@ -251,8 +245,6 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       this.#v4l2Cameras.push(camera);
       source = camera;
     } else {
-      id = spec.id;
-      label = spec.label ?? spec.id;
       source = spec.source;
     }
     if (!cameraIdSchema.safeParse(id).success) {

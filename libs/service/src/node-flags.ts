@@ -32,13 +32,20 @@ export function missingNodeFlags(
  * (npm scripts, Dockerfile, systemd unit, the user's shell).
  *
  * Flags the process already has (in any form, see {@link missingNodeFlags}) are left as they are.
- * Does nothing where `process.execve` does not exist (Windows) or after one relaunch.
+ * Does nothing where `process.execve` does not exist (Windows), after one relaunch, or when the
+ * process has an IPC channel to its parent (`node --watch`, `child_process.fork`): give the flags
+ * on that command line instead.
  */
 export function relaunchWithNodeFlags(flags: readonly string[]): void {
   if (process.env[RELAUNCHED] !== undefined) {
     Reflect.deleteProperty(process.env, RELAUNCHED); // not inherited by this process's own children
     return;
   }
+  // The IPC channel's descriptor is close-on-exec, so a relaunched program would lose it. Under
+  // `node --watch` that channel is how the child reports each module it loads; without it watch
+  // mode restarted on a change of the entry file only, and `nx serve sender` never picked up a
+  // rebuild. Keep the channel: the parent's launcher passes the flags itself.
+  if (process.channel !== undefined) return;
   const missing = missingNodeFlags(flags);
   if (missing.length === 0 || typeof process.execve !== 'function') return;
   const [, script, ...args] = process.argv;

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { missingNodeFlags } from '../src/index.js';
 
 describe('missingNodeFlags', () => {
@@ -103,4 +107,41 @@ describe('relaunchWithNodeFlags (real processes)', () => {
       execArgv: ['--max-semi-space-size=4', '--stack-trace-limit=5'],
     });
   });
+});
+
+describe('relaunchWithNodeFlags under node --watch (real processes)', () => {
+  const fixture = fileURLToPath(new URL('./fixtures/watch-relaunch.mjs', import.meta.url));
+
+  // Bug: process.execve drops the IPC channel through which a --watch child reports the modules it
+  // loads, so watch mode restarted on a change of the entry file only and `nx serve sender` never
+  // picked up a rebuild.
+  it('restarts the program when a module it imported changes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'robocam-watch-'));
+    const dep = join(dir, 'dep.mjs');
+    await writeFile(dep, 'export const version = 1;\n');
+    const child = spawn(process.execPath, ['--watch', fixture], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        FLAGS: '["--stack-trace-limit=7"]',
+        DEP: pathToFileURL(dep).href,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const nextRun = async (): Promise<{ version: number }> => {
+        for (;;) {
+          const { value, done } = await lines.next();
+          if (done === true) throw new Error('node --watch exited');
+          if (value.startsWith('{')) return JSON.parse(value) as { version: number };
+        }
+      };
+      expect(await nextRun()).toMatchObject({ version: 1 });
+      await writeFile(dep, 'export const version = 2;\n');
+      expect(await nextRun()).toMatchObject({ version: 2 });
+    } finally {
+      child.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -55,8 +55,8 @@ describe('SignalingClient', () => {
     expect([...viewer.senders.values()]).toEqual([{ id: sender.peerId, name: 'robot', cameras: [camera] }]);
     const clock = await viewer.ping();
     expect(clock.rttMs).toBeGreaterThanOrEqual(0);
-    expect(clock.rttMs).toBeLessThan(1000);
-    expect(Math.abs(clock.offsetMs)).toBeLessThan(1000);
+    // Both ends read the same clock: the estimate is off by at most half the round trip.
+    expect(Math.abs(clock.offsetMs)).toBeLessThanOrEqual(clock.rttMs / 2);
   });
 
   it('measures the other party of a session, answering routed pings by itself', async () => {
@@ -75,7 +75,8 @@ describe('SignalingClient', () => {
     });
     expect(await offered).toBe('clock-session-01');
     const clock = await viewer.ping('clock-session-01');
-    expect(clock.rttMs).toBeLessThan(1000);
+    expect(clock.rttMs).toBeGreaterThanOrEqual(0);
+    expect(Math.abs(clock.offsetMs)).toBeLessThanOrEqual(clock.rttMs / 2);
   });
 
   it('reconnects after the server restarts on the same port and registers again', async () => {

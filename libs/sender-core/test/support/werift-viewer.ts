@@ -156,7 +156,8 @@ export class WeriftViewer {
     }
     const timers: NodeJS.Timeout[] = [];
     const connected = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('viewer did not connect within 10 s')), 10_000);
+      // Generous: on a loaded machine several viewers handshaking at once took over 10 s.
+      const timer = setTimeout(() => reject(new Error('viewer did not connect within 30 s')), 30_000);
       timers.push(timer);
       pc.connectionStateChange.subscribe((state) => {
         if (state === 'connected') {
