@@ -1,14 +1,23 @@
 import { EventEmitter } from 'node:events';
 import type { CameraInfo } from '@robocam/protocol';
+import {
+  CloseOnce,
+  InvalidStateError,
+  errorMessage,
+  silentLogger,
+  type CameraStatus,
+  type CloseInfo,
+  type Logger,
+  type RawVideoFrame,
+  type VideoCodec,
+} from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import type { RtpPacket } from 'werift';
-import { VideoEncoder, type EncodedFrame, type EncoderPreference, type VideoCodec } from './encoder.js';
-import { InvalidStateError } from './errors.js';
+import { VideoEncoder, type EncodedFrame, type EncoderPreference } from './encoder.js';
 import { KeyframeScheduler, type KeyframeReason } from './keyframe-scheduler.js';
 import { LostCameraCard } from './lost-camera-card.js';
-import { debugLogger, type Logger } from './logger.js';
 import { RtpPacketizer } from './rtp-packetizer.js';
-import type { RawVideoFrame, SourceStatus, VideoSource } from './video-source.js';
+import type { VideoSource } from './video-source.js';
 
 /** Where a camera's packets go: one per viewer track. */
 export interface RtpSink {
@@ -32,8 +41,34 @@ export interface CameraPipelineSettings {
   keyframeIntervalSec?: number;
   /** Minimum ms between keyframes forced by PLI/FIR. Default 300. */
   keyframeMinIntervalMs?: number;
-  /** Logger. Default: `debug('robocam:sender')`. */
+  /**
+   * Logger. The sender passes a child with `camera` bound, so lines here do not repeat that key.
+   * Default `silentLogger`.
+   */
   logger?: Logger;
+}
+
+/** Events of a {@link SenderCamera}: when it starts or stops encoding, and its source's status. */
+export type SenderCameraEvents = Pick<CameraPipelineEvents, 'running' | 'status'>;
+
+/** What an embedder sees of one camera of a `Sender` (`sender.cameras`). */
+export interface SenderCamera extends TypedEmitterModule.default<SenderCameraEvents> {
+  /** Camera id as viewers see it. */
+  readonly id: string;
+  /** Human-readable name. */
+  readonly label: string;
+  /** Codec it is encoded with. */
+  readonly codec: VideoCodec;
+  /** Where its frames come from. */
+  readonly source: VideoSource;
+  /** What viewers are told about it (size, rate, status). */
+  readonly info: CameraInfo;
+  /** Whether its encoder and source run (someone watches). */
+  readonly running: boolean;
+  /** True once the sender closed it. */
+  readonly closed: boolean;
+  /** Its counters. */
+  stats(): CameraStats;
 }
 
 /** Counters of one camera. */
@@ -62,7 +97,7 @@ export type CameraPipelineEvents = {
   /** The encoder started (first user) or stopped (last user left). */
   running: (running: boolean) => void;
   /** The source's status changed (a camera was lost or came back). */
-  status: (status: SourceStatus, detail?: string) => void;
+  status: (status: CameraStatus, detail?: string) => void;
   /** One encoded frame, after it was handed to every sink. */
   encoded: (frame: EncodedFrame) => void;
   error: (error: Error) => void;
@@ -72,7 +107,10 @@ export type CameraPipelineEvents = {
  * One camera: its source, its one encoder and packetizer, and the fan-out of every encoded
  * frame's packets to all viewers. The source and encoder run only while someone uses the camera.
  */
-export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModule.default<CameraPipelineEvents>) {
+export class CameraPipeline
+  extends (EventEmitter as new () => TypedEmitterModule.default<CameraPipelineEvents>)
+  implements SenderCamera
+{
   readonly id: string;
   readonly label: string;
   readonly source: VideoSource;
@@ -89,7 +127,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   #stopping: Promise<void> | undefined;
   #encoding = false;
   #bitrateKbps: number | undefined;
-  #closed = false;
+  readonly #closing = new CloseOnce();
   #h264ProfileLevelId: string | undefined;
   readonly #counters = {
     framesCaptured: 0,
@@ -104,7 +142,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   readonly #onFrame = (frame: RawVideoFrame): void => {
     this.#handleFrame(frame);
   };
-  readonly #onStatus = (status: SourceStatus, detail?: string): void => {
+  readonly #onStatus = (status: CameraStatus, detail?: string): void => {
     if (status === 'lost' && this.running) this.#lostCard.start();
     else if (status === 'live') this.#lostCard.stop();
     this.#statusDetail = detail;
@@ -121,7 +159,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.source = settings.source;
     this.codec = settings.codec ?? 'vp8';
     this.#bitrateKbps = settings.bitrateKbps;
-    this.#logger = settings.logger ?? debugLogger();
+    this.#logger = settings.logger ?? silentLogger;
     this.#keyframes = new KeyframeScheduler({ minIntervalMs: settings.keyframeMinIntervalMs ?? 300 });
     this.#lostCard = new LostCameraCard(this.source, this.label, (frame) => {
       this.#handleFrame(frame);
@@ -148,8 +186,14 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     return this.#encoder !== undefined;
   }
 
+  /** True from the first {@link close} on. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing.closed;
+  }
+
+  /** Who closed the camera and why; undefined while open. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closing.info;
   }
 
   /**
@@ -165,7 +209,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
    * user starts them; resolves when the encoder is ready.
    */
   async acquire(): Promise<void> {
-    if (this.#closed) throw new InvalidStateError(`camera ${this.id} is closed`);
+    if (this.closed) throw new InvalidStateError(`camera ${this.id} is closed`);
     this.#users += 1;
     try {
       await this.#ensureStarted();
@@ -221,14 +265,22 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     };
   }
 
-  /** Stops everything and detaches all sinks. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#sinks.clear();
-    this.#users = 0;
-    this.source.off('status', this.#onStatus);
-    await this.#stop();
+  /**
+   * Stops the encoder and the source and detaches all sinks; `acquire()` then throws
+   * `InvalidStateError`. Idempotent: every call resolves when the first one has released
+   * everything. `info` says who closed it (the sender passes origin `parent`). Default: `local`.
+   */
+  close(info: CloseInfo = { origin: 'local', code: 'closed', message: 'camera closed' }): Promise<void> {
+    return this.#closing.close(info, async () => {
+      this.#sinks.clear();
+      this.#users = 0;
+      this.source.off('status', this.#onStatus);
+      await this.#stop();
+      // Whatever state a failed start left, a closed camera's source is stopped and unheard.
+      this.source.off('frame', this.#onFrame);
+      this.#lostCard.stop();
+      await this.source.stop();
+    });
   }
 
   async #ensureStarted(): Promise<void> {
@@ -243,21 +295,24 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   async #start(): Promise<void> {
     const { source } = this;
     source.on('frame', this.#onFrame);
-    // A camera settles its real size while starting; the encoder must be made for that size.
-    await source.start();
-    if (source.status === 'lost') this.#lostCard.start();
-    const encoder = await VideoEncoder.create({
-      codec: this.codec,
-      width: source.width,
-      height: source.height,
-      fps: source.fps,
-      ...(this.#bitrateKbps === undefined ? {} : { bitrateKbps: this.#bitrateKbps }),
-      ...(this.#settings.encoder === undefined ? {} : { encoder: this.#settings.encoder }),
-      ...(this.#settings.keyframeIntervalSec === undefined
-        ? {}
-        : { keyframeIntervalSec: this.#settings.keyframeIntervalSec }),
-    });
-    if (this.#closed || this.#users === 0) {
+    let encoder: VideoEncoder;
+    try {
+      // A camera settles its real size while starting; the encoder must be made for that size.
+      await source.start();
+      if (source.status === 'lost') this.#lostCard.start();
+      encoder = await this.#createEncoder();
+    } catch (error) {
+      // Nobody can use the camera: stop the source and stop listening, or every retry would leave
+      // it running with one more frame listener.
+      source.off('frame', this.#onFrame);
+      this.#lostCard.stop();
+      await source.stop().catch((stopError: unknown) => {
+        this.#logger.warn({ err: errorMessage(stopError) }, 'stopping the source failed');
+      });
+      this.#logger.error({ err: errorMessage(error) }, 'camera pipeline failed to start');
+      throw error;
+    }
+    if (this.closed || this.#users === 0) {
       source.off('frame', this.#onFrame);
       this.#lostCard.stop();
       await Promise.all([encoder.close(), source.stop()]);
@@ -270,7 +325,6 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#encoderStarts += 1;
     this.#logger.info(
       {
-        camera: this.id,
         encoder: encoder.implementation,
         hardware: encoder.hardware,
         bitrateKbps: encoder.bitrateKbps,
@@ -281,6 +335,21 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       'camera pipeline started',
     );
     this.emit('running', true);
+  }
+
+  #createEncoder(): Promise<VideoEncoder> {
+    const { source } = this;
+    return VideoEncoder.create({
+      codec: this.codec,
+      width: source.width,
+      height: source.height,
+      fps: source.fps,
+      ...(this.#bitrateKbps === undefined ? {} : { bitrateKbps: this.#bitrateKbps }),
+      ...(this.#settings.encoder === undefined ? {} : { encoder: this.#settings.encoder }),
+      ...(this.#settings.keyframeIntervalSec === undefined
+        ? {}
+        : { keyframeIntervalSec: this.#settings.keyframeIntervalSec }),
+    });
   }
 
   async #stop(): Promise<void> {
@@ -295,7 +364,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#stopping = Promise.all([this.source.stop(), encoder.close()]).then(() => undefined);
     await this.#stopping;
     this.#stopping = undefined;
-    this.#logger.info({ camera: this.id }, 'camera pipeline stopped: no viewers');
+    this.#logger.info({}, 'camera pipeline stopped: no viewers');
     this.emit('running', false);
   }
 
@@ -327,7 +396,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       })
       .catch((error: unknown) => {
         if (encoder.closed) return; // stopped mid-encode: nothing to report
-        this.#logger.error({ camera: this.id, err: String(error) }, 'encode failed');
+        this.#logger.error({ err: errorMessage(error) }, 'encode failed');
         this.emit('error', error instanceof Error ? error : new Error(String(error)));
       })
       .finally(() => {

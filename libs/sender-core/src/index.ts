@@ -1,40 +1,24 @@
 /**
  * @robocam/sender — the embeddable robocam sender: video sources → one encoder per camera →
  * RTP packetized once → fanned out to every viewer's werift peer connection.
+ *
+ * The public surface is what an embedder uses: the {@link Sender}, its settings, events and stats,
+ * the camera specs, the {@link VideoSource} contract and the built-in test pattern, and the errors
+ * a caller can meet. The stages inside (pipeline, session, encoder, packetizer) are internal.
  */
 export { Sender, createSender } from './sender.js';
 export type { CameraSpec, SenderEvents, SenderSettings, SenderStats } from './sender.js';
+export type { CameraStats, SenderCamera, SenderCameraEvents } from './camera-pipeline.js';
+export type { PeerSettings, SenderSession, SessionCloseInfo, ViewerSessionStats } from './viewer-session.js';
 export { parseCameraList } from './camera-list.js';
-export { CameraPipeline } from './camera-pipeline.js';
-export type {
-  CameraPipelineEvents,
-  CameraPipelineSettings,
-  CameraStats,
-  RtpSink,
-} from './camera-pipeline.js';
-export { ViewerSession } from './viewer-session.js';
-export type { PeerSettings, ViewerSessionEvents, ViewerSessionStats } from './viewer-session.js';
+export type { VideoSource, VideoSourceEvents } from './video-source.js';
 export { TestPatternSource } from './test-pattern-source.js';
 export type { TestPatternSourceSettings } from './test-pattern-source.js';
-export type { RawVideoFrame, SourceStatus, VideoSource, VideoSourceEvents } from './video-source.js';
-export { VideoEncoder, defaultBitrateKbps, MIN_BITRATE_KBPS, MAX_BITRATE_KBPS } from './encoder.js';
-export type {
-  EncodedFrame,
-  EncoderPreference,
-  VideoCodec,
-  VideoEncoderSettings,
-  VideoEncoderStats,
-} from './encoder.js';
-export {
-  EncoderError,
-  EncoderUnavailableError,
-  EncoderClosedError,
-  EncoderBusyError,
-} from './encoder-errors.js';
-export { KeyframeScheduler } from './keyframe-scheduler.js';
-export type { KeyframeReason, KeyframeSchedulerSettings } from './keyframe-scheduler.js';
-export { RtpPacketizer, VIDEO_CLOCK_RATE } from './rtp-packetizer.js';
-export { SenderError, InvalidStateError, ConfigurationError } from './errors.js';
-export type { Logger } from './logger.js';
+export type { EncoderPreference } from './encoder.js';
+export { EncoderError, EncoderUnavailableError } from './encoder-errors.js';
+export { ConfigurationError } from './errors.js';
 export { setFfmpegLogLevel } from './ffmpeg-log.js';
 export type { FfmpegLogLevel } from './ffmpeg-log.js';
+// The shared vocabulary (@robocam/types) this package's API speaks.
+export { InvalidStateError, RobocamError, silentLogger } from '@robocam/types';
+export type { CameraStatus, CloseInfo, CloseOrigin, Logger, RawVideoFrame, VideoCodec } from '@robocam/types';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { KeyframeScheduler } from '../src/index.js';
+import { KeyframeScheduler } from '../src/keyframe-scheduler.js';
 
 function scheduler(minIntervalMs = 300) {
   let now = 1000;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { dePacketizeRtpPackets } from 'werift';
-import { RtpPacketizer, VIDEO_CLOCK_RATE, type EncodedFrame } from '../src/index.js';
+import type { EncodedFrame } from '../src/encoder.js';
+import { RtpPacketizer, VIDEO_CLOCK_RATE } from '../src/rtp-packetizer.js';
 
 function frame(timestampMs: number, bytes: number, keyframe = false): EncodedFrame {
   const data = Buffer.alloc(bytes);

@@ -14,7 +14,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { V4l2Camera } from '@robocam/capture-v4l2';
 import type { CameraInfo } from '@robocam/protocol';
 import { createSignalingServer, type SignalingServer } from '@robocam/signal-app';
-import { Sender, type ViewerSession } from '../../src/index.js';
+import { Sender, type SenderSession, type SessionCloseInfo } from '../../src/index.js';
 import { WeriftViewer, type ReceivedFrame, type ReceivedTrack } from '../support/werift-viewer.js';
 import { ensureGuestNetwork } from './guest-network.js';
 
@@ -120,10 +120,11 @@ async function connectViewer(first: WeriftViewer): Promise<WeriftViewer> {
   let candidate = first;
   for (let attempt = 1; ; attempt++) {
     const session = candidate.session;
-    let onClosed: ((closed: ViewerSession, reason: string) => void) | undefined;
+    let onClosed: ((closed: SenderSession, info: SessionCloseInfo) => void) | undefined;
     const closed = new Promise<string>((resolve) => {
-      onClosed = (closedSession, reason) => {
-        if (closedSession.id === session) resolve(`the sender closed the session: ${reason}`);
+      onClosed = (closedSession, info) => {
+        if (closedSession.id === session)
+          resolve(`the sender closed the session: ${info.code} (${info.message})`);
       };
       sender.on('session-closed', onClosed);
     });
