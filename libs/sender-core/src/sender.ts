@@ -118,9 +118,13 @@ export interface SenderSettings {
 
 /** Everything the sender counts. */
 export interface SenderStats {
+  /** Connection state with the signaling server. */
   signaling: SignalingState;
+  /** This sender's id at the signaling server; undefined while not registered. */
   peerId: string | undefined;
+  /** One entry per camera, in configuration order. */
   cameras: CameraStats[];
+  /** One entry per open viewer session. */
   sessions: ViewerSessionStats[];
 }
 
@@ -391,7 +395,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
           log.warn({ err: errorMessage(error) }, 'renegotiation failed, starting over');
         }
       }
-      this.#replaced.add(previous);
+      if (!previous.closed) this.#replaced.add(previous);
       await previous.close({ origin: 'parent', code: 'closed', message: 'replaced by a new offer' });
     }
     const cameras = offer.cameras.map((id) => this.#cameras.get(id));

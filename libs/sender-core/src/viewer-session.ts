@@ -32,9 +32,9 @@ export interface PeerSettings {
    * which is right on a LAN and avoids werift's default public STUN lookup (a 5 s stall offline).
    */
   iceServers?: RTCIceServer[];
-  /** UDP port range for media, e.g. `[40000, 40100]` to publish from a container. Default: any. */
+  /** UDP port range for media, inclusive, e.g. `[40000, 40100]` to publish from a container. Default: any port. */
   icePortRange?: [number, number];
-  /** Extra addresses to announce as host candidates (the host's address behind Docker/NAT). */
+  /** Extra addresses to announce as host candidates (the host's address behind Docker/NAT). Default none. */
   announcedAddresses?: string[];
   /** Gather IPv6 candidates too. Default false. */
   ipv6?: boolean;
