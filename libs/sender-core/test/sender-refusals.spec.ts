@@ -199,9 +199,11 @@ describe('byes through the real signaling server', () => {
     s.on('session-closed', (session, info) => closes.push([session, info]));
 
     const leaving = await WeriftViewer.connect(server.url);
-    viewers.push(leaving);
-    await leaving.watch(await leaving.senderId(), ['testpattern'], 'vp8');
-    await leaving.close(); // sends a bye
+    try {
+      await leaving.watch(await leaving.senderId(), ['testpattern'], 'vp8');
+    } finally {
+      await leaving.close(); // sends a bye
+    }
     await waitFor(() => closes.length === 1, 5000, 'the session to close');
     expect(closes[0]![1]).toMatchObject({ origin: 'remote', code: 'closed' });
     expect(closes[0]![0].closeInfo).toEqual(closes[0]![1]);
