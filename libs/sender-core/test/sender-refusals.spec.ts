@@ -201,6 +201,8 @@ describe('byes through the real signaling server', () => {
     const leaving = await WeriftViewer.connect(server.url);
     try {
       await leaving.watch(await leaving.senderId(), ['testpattern'], 'vp8');
+      // Media flowing means both ends finished DTLS (closing mid-handshake leaves werift retrying).
+      await waitFor(() => leaving.tracks[0]!.frames.length > 0, 5000, 'frames');
     } finally {
       await leaving.close(); // sends a bye
     }
@@ -211,6 +213,7 @@ describe('byes through the real signaling server', () => {
     const staying = await WeriftViewer.connect(server.url);
     viewers.push(staying);
     await staying.watch(await staying.senderId(), ['testpattern'], 'vp8');
+    await waitFor(() => staying.tracks[0]!.frames.length > 0, 5000, 'frames');
     await s.close();
     expect(closes[1]![1]).toMatchObject({ origin: 'parent', code: 'shutting-down' });
     await waitFor(() => staying.byes.length > 0, 5000, 'the shutdown bye');
