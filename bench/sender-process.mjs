@@ -92,7 +92,14 @@ class CameraLikeSource extends EventEmitter {
     this.#next += interval;
     const data = this.#frames[this.#sequence % this.#frames.length];
     const sequence = this.#sequence++;
-    this.emit('frame', { data, width: this.width, height: this.height, timestampMs: Date.now(), sequence });
+    this.emit('frame', {
+      data,
+      width: this.width,
+      height: this.height,
+      timestampMs: Date.now(),
+      monotonicMs: performance.now(),
+      sequence,
+    });
     if (this.#timer !== undefined) this.#schedule();
   }
 

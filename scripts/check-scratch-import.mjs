@@ -1,6 +1,7 @@
 // Proves @robocam/sender works as a real npm package outside the workspace: packs it and the
 // libraries it depends on, installs the tarballs into a scratch project in the temp folder, and
-// uses the public API from there (a test pattern encoded to VP8).
+// uses the public API from there (a test pattern frame, node-av's native binary loaded, a Sender
+// built from a camera list), and checks that the internals stay internal.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,17 +10,21 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const scratch = mkdtempSync(join(tmpdir(), 'robocam-scratch-'));
 try {
-  const tarballs = ['libs/protocol', 'libs/testpattern', 'libs/capture-v4l2', 'libs/sender-core'].map(
-    (dir) => {
-      const [report] = JSON.parse(
-        execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], {
-          cwd: join(root, dir),
-          encoding: 'utf8',
-        }),
-      );
-      return join(scratch, report.filename);
-    },
-  );
+  const tarballs = [
+    'libs/types',
+    'libs/protocol',
+    'libs/testpattern',
+    'libs/capture-v4l2',
+    'libs/sender-core',
+  ].map((dir) => {
+    const [report] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], {
+        cwd: join(root, dir),
+        encoding: 'utf8',
+      }),
+    );
+    return join(scratch, report.filename);
+  });
   writeFileSync(
     join(scratch, 'package.json'),
     JSON.stringify({ name: 'scratch', private: true, type: 'module' }),
@@ -31,18 +36,20 @@ try {
   });
   writeFileSync(
     join(scratch, 'use.mjs'),
-    `import { Sender, TestPatternSource, VideoEncoder, parseCameraList } from '@robocam/sender';
+    `import * as sender from '@robocam/sender';
+const { Sender, TestPatternSource, parseCameraList, setFfmpegLogLevel } = sender;
+for (const internal of ['CameraPipeline', 'ViewerSession', 'VideoEncoder', 'KeyframeScheduler', 'RtpPacketizer']) {
+  if (internal in sender) throw new Error(internal + ' is exported: it is internal');
+}
+setFfmpegLogLevel('error'); // loads node-av's native FFmpeg binary
 const source = new TestPatternSource({ width: 320, height: 240, fps: 30 });
-const encoder = await VideoEncoder.create({ codec: 'vp8', width: 320, height: 240, fps: 30 });
 const frame = await new Promise((resolve) => { source.once('frame', resolve); void source.start(); });
 await source.stop();
-const [encoded] = await encoder.encode(frame);
-await encoder.close();
-if (!encoded?.keyframe || encoded.data.length < 100) throw new Error('no keyframe from the packed package');
-const sender = new Sender({ cameras: parseCameraList('testpattern:320x240@15'), signalingUrl: 'ws://127.0.0.1:9' });
-if (!sender.cameras.has('testpattern')) throw new Error('camera missing');
-await sender.close();
-console.log('scratch project: @robocam/sender imported, encoded a ' + encoded.data.length + '-byte VP8 keyframe');
+if (frame.data.length !== 320 * 240 * 1.5 || !(frame.monotonicMs > 0)) throw new Error('no test pattern frame');
+const robot = new Sender({ cameras: parseCameraList('testpattern:320x240@15'), signalingUrl: 'ws://127.0.0.1:9' });
+if (!robot.cameras.has('testpattern')) throw new Error('camera missing');
+await robot.close();
+console.log('scratch project: @robocam/sender imported, node-av loaded, a ' + frame.width + 'x' + frame.height + ' test pattern frame made');
 `,
   );
   execFileSync('node', ['use.mjs'], { cwd: scratch, stdio: 'inherit' });

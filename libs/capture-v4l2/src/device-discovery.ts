@@ -11,7 +11,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { open, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import createDebug from 'debug';
+import { errorMessage, silentLogger, type Logger } from '@robocam/types';
 import { nodeErrorCode, openError } from './error-mapping.js';
 import { NotACaptureDeviceError } from './errors.js';
 import { formatForNodeAvName } from './pixel-formats.js';
@@ -24,30 +24,36 @@ import {
   v4l2CtlAvailable,
 } from './v4l2-ctl.js';
 
-const debug = createDebug('robocam:capture-v4l2:discovery');
-
 export interface DiscoverySettings {
   /**
    * Where formats come from: `v4l2-ctl` (needs v4l-utils; complete), `node-av` (no extra package;
    * MJPEG shows as `unknown`), or `auto` = v4l2-ctl when installed, else node-av. Default `auto`.
    */
   discovery?: DiscoveryMethod;
+  /** Where skipped and inaccessible nodes are logged (at debug level). Default `silentLogger`. */
+  logger?: Logger;
 }
 
 /**
  * The video capture devices present, each with its formats, sizes and frame rates, in node order.
- * Nodes the process may not open are skipped (they are logged under `robocam:capture-v4l2:*`).
+ * Nodes the process may not open are skipped (they are logged to `logger`, at debug level).
  */
-export async function listDevices({ discovery = 'auto' }: DiscoverySettings = {}): Promise<V4l2DeviceInfo[]> {
+export async function listDevices({
+  discovery = 'auto',
+  logger = silentLogger,
+}: DiscoverySettings = {}): Promise<V4l2DeviceInfo[]> {
   const method = await resolveMethod(discovery);
   const nodes = await captureNodes();
-  await logInaccessibleNodes(nodes.map((node) => node.path));
+  await logInaccessibleNodes(
+    nodes.map((node) => node.path),
+    logger,
+  );
   const devices: V4l2DeviceInfo[] = [];
   for (const node of nodes) {
     try {
       devices.push(await describe(node.path, node.path, method, node.card));
     } catch (error) {
-      debug('skipping %s: %s', node.path, (error as Error).message);
+      logger.debug({ device: node.path, err: errorMessage(error) }, 'skipping video node');
     }
   }
   return devices;
@@ -96,8 +102,9 @@ function byNodeNumber(a: string, b: string): number {
   return number(a) - number(b);
 }
 
-async function logInaccessibleNodes(capturePaths: readonly string[]): Promise<void> {
-  if (!debug.enabled) return;
+async function logInaccessibleNodes(capturePaths: readonly string[], logger: Logger): Promise<void> {
+  // Probing opens every other video node: only worth it when someone reads the log.
+  if (logger === silentLogger) return;
   for (const node of await videoNodeNames()) {
     const path = `/dev/${node}`;
     if (capturePaths.includes(path)) continue;
@@ -105,7 +112,10 @@ async function logInaccessibleNodes(capturePaths: readonly string[]): Promise<vo
       const handle = await open(path, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
       await handle.close();
     } catch (error) {
-      debug('%s not listed: cannot open it (%s)', path, nodeErrorCode(error) ?? String(error));
+      logger.debug(
+        { device: path, errno: nodeErrorCode(error) ?? errorMessage(error) },
+        'video node not listed: cannot open it',
+      );
     }
   }
 }

@@ -1,32 +1,31 @@
 /**
- * Errors of @robocam/capture-v4l2. Each has a machine-readable `code`, the `device` it concerns and
- * a message that says what to do about it.
+ * Errors of @robocam/capture-v4l2. Each is a `RobocamError` (from `@robocam/types`) with a stable
+ * kebab-case `code`, the `device` it concerns and a message that says what to do about it. Calling
+ * a closed camera throws `@robocam/types`' `InvalidStateError` (`invalid-state`).
  */
+import { RobocamError } from '@robocam/types';
 
 /** Machine-readable error codes, one per error class. */
 export type CaptureErrorCode =
-  | 'DEVICE_NOT_FOUND'
-  | 'PERMISSION_DENIED'
-  | 'DEVICE_BUSY'
-  | 'UNSUPPORTED_MODE'
-  | 'NOT_A_CAPTURE_DEVICE'
-  | 'DEVICE_LOST'
-  | 'INVALID_SETTINGS'
-  | 'INVALID_STATE'
-  | 'CAPTURE_FAILED';
+  | 'device-not-found'
+  | 'permission-denied'
+  | 'device-busy'
+  | 'unsupported-mode'
+  | 'not-a-capture-device'
+  | 'device-lost'
+  | 'invalid-settings'
+  | 'capture-failed';
 
-/** Base class of every error this library throws. */
-export class CaptureError extends Error {
-  readonly code: CaptureErrorCode;
+/** Base class of the device errors this library throws. */
+export class CaptureError extends RobocamError {
+  declare readonly code: CaptureErrorCode;
   /** The device node concerned, when there is one. */
   readonly device: string | undefined;
   /** The system error behind it, e.g. `EBUSY`, when there is one. */
   readonly errno: string | undefined;
 
   constructor(code: CaptureErrorCode, message: string, device?: string, errno?: string) {
-    super(message);
-    this.name = 'CaptureError';
-    this.code = code;
+    super(code, message);
     this.device = device;
     this.errno = errno;
   }
@@ -53,12 +52,11 @@ export class DeviceNotFoundError extends CaptureError {
       ? 'the node exists but no device answers behind it (unplugged, or its driver is not ready yet)'
       : 'check that it is plugged in and powered';
     super(
-      'DEVICE_NOT_FOUND',
+      'device-not-found',
       `camera ${device} not found (${errno}): ${what} (\`ls -l /dev/video*\`; prefer a stable path from /dev/v4l/by-id/), and in a container pass it with --device ${device}; ${present}`,
       device,
       errno,
     );
-    this.name = 'DeviceNotFoundError';
   }
 }
 
@@ -72,12 +70,11 @@ export class PermissionDeniedError extends CaptureError {
     { errno = 'EACCES', group = 'video' }: { errno?: string; group?: string } = {},
   ) {
     super(
-      'PERMISSION_DENIED',
+      'permission-denied',
       `permission denied opening ${device} (${errno}): the device belongs to group "${group}"; add the user to the ${group} group: sudo usermod -aG ${group} $USER (then log in again), or run the container with --group-add ${group}`,
       device,
       errno,
     );
-    this.name = 'PermissionDeniedError';
     this.group = group;
   }
 }
@@ -86,12 +83,11 @@ export class PermissionDeniedError extends CaptureError {
 export class DeviceBusyError extends CaptureError {
   constructor(device: string) {
     super(
-      'DEVICE_BUSY',
+      'device-busy',
       `camera ${device} is busy (EBUSY): another process or camera object is capturing from it; find it with \`fuser -v ${device}\` (or \`lsof ${device}\`) and stop it, or use another camera`,
       device,
       'EBUSY',
     );
-    this.name = 'DeviceBusyError';
   }
 }
 
@@ -108,11 +104,10 @@ export class UnsupportedModeError extends CaptureError {
       supported.length > shown.length ? `; and ${supported.length - shown.length} more formats` : '';
     const list = shown.length === 0 ? 'no capturable formats' : `${shown.join('; ')}${more}`;
     super(
-      'UNSUPPORTED_MODE',
+      'unsupported-mode',
       `${device} cannot capture ${requested}: ${reason}. Supported modes: ${list}. Ask for one of those, or use format "auto"`,
       device,
     );
-    this.name = 'UnsupportedModeError';
     this.requested = requested;
     this.supported = supported;
   }
@@ -123,11 +118,10 @@ export class NotACaptureDeviceError extends CaptureError {
   constructor(device: string, captureNodes: readonly string[] = []) {
     const nodes = captureNodes.length === 0 ? 'none found' : captureNodes.join(', ');
     super(
-      'NOT_A_CAPTURE_DEVICE',
+      'not-a-capture-device',
       `${device} is not a video capture node (no video capture formats: UVC cameras and vivid add a metadata node next to each capture node); capture nodes: ${nodes}`,
       device,
     );
-    this.name = 'NotACaptureDeviceError';
   }
 }
 
@@ -135,28 +129,18 @@ export class NotACaptureDeviceError extends CaptureError {
 export class DeviceLostError extends CaptureError {
   constructor(device: string, cause: string, errno?: string) {
     super(
-      'DEVICE_LOST',
+      'device-lost',
       `camera ${device} was lost while streaming (${cause}): unplugged, reset or failing; reopening automatically`,
       device,
       errno,
     );
-    this.name = 'DeviceLostError';
   }
 }
 
 /** A settings value is out of range or unknown. */
 export class InvalidSettingsError extends CaptureError {
   constructor(message: string) {
-    super('INVALID_SETTINGS', message);
-    this.name = 'InvalidSettingsError';
-  }
-}
-
-/** The object cannot do this in its current state (e.g. it was closed). */
-export class InvalidStateError extends CaptureError {
-  constructor(message: string, device?: string) {
-    super('INVALID_STATE', message, device);
-    this.name = 'InvalidStateError';
+    super('invalid-settings', message);
   }
 }
 
@@ -179,7 +163,6 @@ export function isRecoverableError(error: unknown): boolean {
 /** Anything else FFmpeg or the kernel reported. */
 export class CaptureFailedError extends CaptureError {
   constructor(device: string, operation: string, detail: string, errno?: string) {
-    super('CAPTURE_FAILED', `${operation} ${device} failed: ${detail}`, device, errno);
-    this.name = 'CaptureFailedError';
+    super('capture-failed', `${operation} ${device} failed: ${detail}`, device, errno);
   }
 }

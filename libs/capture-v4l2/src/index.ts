@@ -11,7 +11,6 @@ export {
   DeviceLostError,
   DeviceNotFoundError,
   InvalidSettingsError,
-  InvalidStateError,
   NotACaptureDeviceError,
   PermissionDeniedError,
   UnsupportedModeError,
@@ -20,8 +19,10 @@ export {
 } from './errors.js';
 export type { CaptureBackend, CaptureStream, CapturedPacket, OpenedMode } from './capture-backend.js';
 export type { TypedEventEmitter, EventMap } from './typed-emitter.js';
+// The shared vocabulary this package speaks, re-exported for convenience.
+export { InvalidStateError } from '@robocam/types';
+export type { CameraStatus, Logger, RawVideoFrame } from '@robocam/types';
 export type {
-  CameraStatus,
   CaptureFormat,
   CaptureMode,
   DiscoveryMethod,
@@ -29,7 +30,6 @@ export type {
   V4l2CameraStats,
   V4l2DeviceInfo,
   V4l2FormatInfo,
-  V4l2Frame,
   V4l2FrameSize,
   V4l2SizeRange,
 } from './types.js';

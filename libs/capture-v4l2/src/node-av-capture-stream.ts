@@ -5,7 +5,7 @@
  *
  * node-av is imported lazily, so the package loads (and its pure parts run) without FFmpeg.
  */
-import createDebug from 'debug';
+import type { Logger } from '@robocam/types';
 import type * as NodeAvLib from 'node-av/lib';
 import type { CodecContext, FormatContext, Frame, Packet, SoftwareScaleContext } from 'node-av/lib';
 import type * as NodeAvConstants from 'node-av/constants';
@@ -15,8 +15,6 @@ import { avErrorName, openError, streamError } from './error-mapping.js';
 import { CaptureFailedError } from './errors.js';
 import { buildInputOptions } from './ffmpeg-options.js';
 import type { PlannedMode } from './mode-negotiation.js';
-
-const debug = createDebug('robocam:capture-v4l2:stream');
 
 type Lib = typeof NodeAvLib;
 type Constants = typeof NodeAvConstants;
@@ -49,6 +47,7 @@ export class NodeAvCaptureStream implements CaptureStream {
   readonly #frame: Frame;
   /** Driver timestamps are in stream time base units; this converts them to µs. */
   readonly #usPerTick: number;
+  readonly #logger: Logger;
   #scaler: SoftwareScaleContext | undefined;
   #scalerKey = '';
   #closing: Promise<void> | undefined;
@@ -61,8 +60,10 @@ export class NodeAvCaptureStream implements CaptureStream {
     decoder: CodecContext,
     opened: OpenedMode,
     usPerTick: number,
+    logger: Logger,
   ) {
     this.device = device;
+    this.#logger = logger;
     this.#lib = lib;
     this.#constants = constants;
     this.#input = input;
@@ -74,7 +75,7 @@ export class NodeAvCaptureStream implements CaptureStream {
   }
 
   /** Opens `device` in `mode` and starts streaming. */
-  static async open(device: string, mode: PlannedMode): Promise<NodeAvCaptureStream> {
+  static async open(device: string, mode: PlannedMode, logger: Logger): Promise<NodeAvCaptureStream> {
     const { lib, constants } = await loadNodeAv();
     const inputFormat = lib.InputFormat.findInputFormat('v4l2');
     if (inputFormat === null)
@@ -86,7 +87,7 @@ export class NodeAvCaptureStream implements CaptureStream {
     if (ret < 0) {
       const errno = avErrorName(ret);
       const text = lib.FFmpegError.strerror(ret);
-      debug('open %s %o failed: %s (%s)', device, options, errno, text);
+      logger.debug({ device, options, errno, err: text }, 'opening the device failed');
       if (errno === 'EINVAL') {
         throw new CaptureFailedError(
           device,
@@ -135,14 +136,11 @@ export class NodeAvCaptureStream implements CaptureStream {
       }
       const usPerTick = (stream.timeBase.num * 1_000_000) / stream.timeBase.den;
       const mode_ = { pixelFormat, width: codecpar.width, height: codecpar.height, fps };
-      debug(
-        'opened %s in %d ms: asked %o, got %o',
-        device,
-        Math.round(performance.now() - started),
-        options,
-        mode_,
+      logger.debug(
+        { device, openMs: Math.round(performance.now() - started), options, opened: mode_ },
+        'device opened',
       );
-      return new NodeAvCaptureStream(device, lib, constants, input, decoder, mode_, usPerTick);
+      return new NodeAvCaptureStream(device, lib, constants, input, decoder, mode_, usPerTick, logger);
     } catch (error) {
       await input.closeInput();
       throw error;
@@ -222,7 +220,10 @@ export class NodeAvCaptureStream implements CaptureStream {
       this.#decoder.freeContext();
       this.#frame.free();
       this.#scaler?.freeContext();
-      debug('closed %s in %d ms', this.device, Math.round(performance.now() - started));
+      this.#logger.debug(
+        { device: this.device, closeMs: Math.round(performance.now() - started) },
+        'device closed',
+      );
     })();
     return this.#closing;
   }
@@ -249,7 +250,7 @@ export class NodeAvCaptureStream implements CaptureStream {
     );
     this.#scaler = scaler;
     this.#scalerKey = key;
-    debug('%s: converting %s with swscale', this.device, key);
+    this.#logger.debug({ device: this.device, conversion: key }, 'converting with swscale');
     return scaler;
   }
 }

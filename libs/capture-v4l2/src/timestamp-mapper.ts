@@ -1,10 +1,13 @@
 /**
- * Maps the driver's capture timestamps to wall-clock milliseconds.
+ * Maps the driver's capture timestamps to the two clocks of a `RawVideoFrame`: wall-clock
+ * milliseconds (`timestampMs`) and milliseconds on `performance.now()`'s timeline (`monotonicMs`).
  *
  * V4L2 stamps buffers with CLOCK_MONOTONIC (a few drivers, e.g. uvcvideo with `clock=realtime`,
- * use CLOCK_REALTIME). The mapping is done per frame at read time: `wall = Date.now() - age`, with
- * `age = monotonicNow - timestamp`, so NTP steps of the wall clock apply at once and no offset can
- * drift. `process.hrtime` reads CLOCK_MONOTONIC on Linux (libuv's uv_hrtime), the kernel's clock.
+ * use CLOCK_REALTIME). The mapping is done per frame at read time: the frame's age is
+ * `age = monotonicNow - timestamp`, then `wall = Date.now() - age` and
+ * `monotonic = performance.now() - age`, so NTP steps of the wall clock apply at once to
+ * `timestampMs`, never touch `monotonicMs`, and no offset can drift. `process.hrtime` reads
+ * CLOCK_MONOTONIC on Linux (libuv's uv_hrtime), the kernel's clock.
  */
 
 /** Which clock the driver's timestamps were found to be on. */
@@ -24,6 +27,22 @@ function plausible(ageMs: number): boolean {
   return ageMs >= -MAX_LEAD_MS && ageMs <= MAX_AGE_MS;
 }
 
+/** The three clocks read together when a frame is read. */
+export interface ReadTime {
+  /** CLOCK_MONOTONIC, in µs ({@link monotonicNowUs}). */
+  readonly monotonicNowUs: number;
+  /** The wall clock, ms since the epoch (`Date.now()`). */
+  readonly wallNowMs: number;
+  /** `performance.now()`, in ms. */
+  readonly performanceNowMs: number;
+}
+
+/** A frame's capture time on the wall clock and on `performance.now()`'s timeline, in ms. */
+export interface CaptureTime {
+  readonly timestampMs: number;
+  readonly monotonicMs: number;
+}
+
 export class TimestampMapper {
   #clock: TimestampClock | undefined;
 
@@ -38,20 +57,26 @@ export class TimestampMapper {
   }
 
   /**
-   * Wall-clock capture time, in ms since the epoch, of a frame stamped `timestampUs` by the driver
-   * (undefined when it has no timestamp) and read at `monotonicNowUs` / `wallNowMs`. Capture times
-   * in the future (vivid stamps frames up to one interval ahead) are clamped to the read time.
+   * Capture time of a frame stamped `timestampUs` by the driver (undefined when it has no
+   * timestamp) and read at `now`. Capture times in the future (vivid stamps frames up to one
+   * interval ahead) are clamped to the read time; unusable timestamps give the read time.
    */
-  map(timestampUs: number | undefined, monotonicNowUs: number, wallNowMs: number): number {
-    if (timestampUs === undefined || !Number.isFinite(timestampUs)) return wallNowMs;
+  map(timestampUs: number | undefined, now: ReadTime): CaptureTime {
+    const ageMs = this.#ageMs(timestampUs, now);
+    return { timestampMs: now.wallNowMs - ageMs, monotonicMs: now.performanceNowMs - ageMs };
+  }
+
+  /** How long before the read the frame was captured, ≥ 0 (0 when the timestamp is unusable). */
+  #ageMs(timestampUs: number | undefined, { monotonicNowUs, wallNowMs }: ReadTime): number {
+    if (timestampUs === undefined || !Number.isFinite(timestampUs)) return 0;
     const monotonicAge = (monotonicNowUs - timestampUs) / 1000;
     const realtimeAge = wallNowMs - timestampUs / 1000;
     if (this.#clock === undefined) {
       this.#clock = plausible(monotonicAge) ? 'monotonic' : plausible(realtimeAge) ? 'realtime' : 'arrival';
     }
-    if (this.#clock === 'arrival') return wallNowMs;
+    if (this.#clock === 'arrival') return 0;
     const age = this.#clock === 'monotonic' ? monotonicAge : realtimeAge;
-    if (!plausible(age)) return wallNowMs;
-    return wallNowMs - Math.max(0, age);
+    if (!plausible(age)) return 0;
+    return Math.max(0, age);
   }
 }

@@ -113,27 +113,6 @@ export interface CaptureMode {
   readonly scales: boolean;
 }
 
-/** `idle`: not started; `live`: delivering frames; `lost`: device gone or silent, recovering. */
-export type CameraStatus = 'idle' | 'live' | 'lost';
-
-/**
- * One captured frame: I420 (yuv420p) planes packed one after another (Y, then U, then V at half
- * width and height), `width * height * 3 / 2` bytes.
- */
-export interface V4l2Frame {
-  /**
-   * The I420 bytes. Taken from a pool of {@link V4l2CameraSettings.poolSize} buffers (default 4):
-   * valid until 3 further frames have been emitted. Copy what you keep.
-   */
-  readonly data: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-  /** Capture time (the driver's timestamp) in milliseconds since the Unix epoch, like `Date.now()`. */
-  readonly timestampMs: number;
-  /** Frame number, counting from 0 at each `start()`. */
-  readonly sequence: number;
-}
-
 /** Counters of a camera since it was created. */
 export interface V4l2CameraStats {
   /** Frames read from the device. */

@@ -3,15 +3,23 @@
  * capture timestamps, never queues, and reopens the device by itself after it is lost.
  */
 import { EventEmitter } from 'node:events';
-import createDebug from 'debug';
-import { Backoff } from './backoff.js';
+import {
+  Backoff,
+  CloseOnce,
+  InvalidStateError,
+  errorMessage,
+  silentLogger,
+  type CameraStatus,
+  type CloseInfo,
+  type Logger,
+  type RawVideoFrame,
+} from '@robocam/types';
 import type { CaptureBackend, CapturedPacket, CaptureStream, OpenedMode } from './capture-backend.js';
 import { DropOldestQueue } from './drop-oldest-queue.js';
 import {
   CaptureError,
   CaptureFailedError,
   InvalidSettingsError,
-  InvalidStateError,
   UnsupportedModeError,
   isRecoverableError,
 } from './errors.js';
@@ -29,16 +37,20 @@ import { normalizeFormat } from './pixel-formats.js';
 import { TimestampMapper, monotonicNowUs } from './timestamp-mapper.js';
 import type { TypedEventEmitter } from './typed-emitter.js';
 import type {
-  CameraStatus,
   CaptureFormat,
   CaptureMode,
   DiscoveryMethod,
   V4l2CameraStats,
   V4l2DeviceInfo,
-  V4l2Frame,
 } from './types.js';
 
-const debug = createDebug('robocam:capture-v4l2');
+/**
+ * Reopen delays after a loss: 250, 500, 1000, 2000, 4000, 5000, 5000… ms by default. No jitter:
+ * the device is local to this process, so there is no crowd of clients to spread out (jitter is for
+ * reconnects to a shared server), and a camera replugged mid-wait comes back on a predictable
+ * schedule.
+ */
+const REOPEN_BACKOFF = { factor: 2, jitter: 0 } as const;
 
 export interface V4l2CameraSettings {
   /** Device node; a stable link such as `/dev/v4l/by-id/usb-…-video-index0` survives replugging. Default `/dev/video0`. */
@@ -72,12 +84,21 @@ export interface V4l2CameraSettings {
   discovery?: DiscoveryMethod;
   /** Replaces node-av (tests, other capture stacks). Default: node-av. */
   backend?: CaptureBackend;
+  /**
+   * Where losses, reopens, mode changes and errors are logged (pino's signature; pass the app's
+   * logger or a child of it). Default `silentLogger`.
+   */
+  logger?: Logger;
 }
 
 /** Events of {@link V4l2Camera}; the same as robocam's `VideoSource`. */
 export type V4l2CameraEvents = {
-  /** A captured frame. Listeners run synchronously; copy `data` to keep it past the pool's rotation. */
-  frame: (frame: V4l2Frame) => void;
+  /**
+   * A captured frame (I420): `timestampMs` is the driver's capture time on the wall clock,
+   * `monotonicMs` the same moment on `performance.now()`'s timeline. Listeners run synchronously;
+   * copy `data` to keep it past the pool's rotation.
+   */
+  frame: (frame: RawVideoFrame) => void;
   /** Status changed, or the reason of `lost` changed; `detail` says why. */
   status: (status: CameraStatus, detail?: string) => void;
 };
@@ -85,6 +106,7 @@ export type V4l2CameraEvents = {
 interface Pending {
   packet: CapturedPacket;
   timestampMs: number;
+  monotonicMs: number;
 }
 
 interface Session {
@@ -120,6 +142,8 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
   readonly #stallTimeoutMs: number;
   readonly #backend: CaptureBackend;
   readonly #backoff: Backoff;
+  readonly #logger: Logger;
+  readonly #closing = new CloseOnce();
   readonly #timestamps = new TimestampMapper();
   readonly #counters: Counters = {
     framesCaptured: 0,
@@ -138,7 +162,6 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
   #status: CameraStatus = 'idle';
   #detail: string | undefined;
   #running = false;
-  #closed = false;
   /** Bumped by start() and stop(): async work of an older epoch stands down. */
   #epoch = 0;
   #session: Session | undefined;
@@ -165,6 +188,7 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     reopenMaxDelayMs = 5000,
     discovery = 'auto',
     backend,
+    logger = silentLogger,
   }: V4l2CameraSettings = {}) {
     super();
     if (typeof device !== 'string' || device === '')
@@ -196,8 +220,13 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     this.#poolSize = poolSize;
     this.#queueSize = queueSize;
     this.#stallTimeoutMs = stall;
-    this.#backend = backend ?? new NodeAvBackend({ discovery });
-    this.#backoff = new Backoff({ initialMs: reopenDelayMs, maxMs: reopenMaxDelayMs });
+    this.#logger = logger;
+    this.#backend = backend ?? new NodeAvBackend({ discovery, logger });
+    this.#backoff = new Backoff({
+      initialDelayMs: reopenDelayMs,
+      maxDelayMs: reopenMaxDelayMs,
+      ...REOPEN_BACKOFF,
+    });
     this.#width = even(width);
     this.#height = even(height);
     this.#fps = fps;
@@ -237,8 +266,14 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     return this.#lastError;
   }
 
+  /** True from the first {@link close} on. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing.closed;
+  }
+
+  /** Who closed the camera and why; undefined while open. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closing.info;
   }
 
   /** Whether start() was called and stop() was not. */
@@ -325,15 +360,17 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     this.#setStatus('idle');
   }
 
-  /** Stops and marks the camera closed; `start()`/`negotiate()` then throw {@link InvalidStateError}. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    await this.stop();
-    this.#closed = true;
+  /**
+   * Stops for good and releases the device; `start()`/`negotiate()` then throw `InvalidStateError`.
+   * Idempotent: every call resolves when the first one has released the device. `info` says who
+   * closed it (default: its owner, `local`).
+   */
+  close(info: CloseInfo = { origin: 'local', code: 'closed', message: 'camera closed' }): Promise<void> {
+    return this.#closing.close(info, () => this.stop());
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new InvalidStateError(`camera ${this.device} is closed`, this.device);
+    if (this.#closing.closed) throw new InvalidStateError(`camera ${this.device} is closed`);
   }
 
   #typed(error: unknown): CaptureError {
@@ -362,7 +399,10 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     } catch (error) {
       if (!(error instanceof CaptureError) || error.errno !== 'EINVAL') throw error;
       if (plan.verified || plan.pixelFormat !== 'mjpeg') throw this.#refused(info, plan, error);
-      debug('%s: MJPEG guessed for an unnamed format was refused; trying without', this.device);
+      this.#logger.debug(
+        { device: this.device },
+        'MJPEG guessed for an unnamed format was refused; trying without',
+      );
       const second = negotiateMode(info, this.#modeRequest(true));
       try {
         return await this.#backend.open(this.device, second);
@@ -449,7 +489,10 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
 
   #startSession(stream: CaptureStream, epoch: number): void {
     const mode = this.#mode;
-    debug('%s streaming %s', this.device, mode === undefined ? '?' : describeMode(mode));
+    this.#logger.info(
+      { device: this.device, mode: mode === undefined ? undefined : describeMode(mode) },
+      'camera streaming',
+    );
     const session: Session = { stream, done: Promise.resolve() };
     this.#session = session;
     this.#lastPacketAt = performance.now();
@@ -481,15 +524,20 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
       }
       const wallNowMs = Date.now();
       const nowUs = monotonicNowUs();
+      const performanceNowMs = performance.now();
       if (!current()) {
         stream.release(packet);
         break;
       }
       this.#counters.framesCaptured += 1;
-      this.#lastPacketAt = performance.now();
+      this.#lastPacketAt = performanceNowMs;
       this.#markLive();
-      const timestampMs = this.#timestamps.map(packet.timestampUs, nowUs, wallNowMs);
-      if (queue.push({ packet, timestampMs }) !== undefined) this.#counters.framesDropped += 1;
+      const { timestampMs, monotonicMs } = this.#timestamps.map(packet.timestampUs, {
+        monotonicNowUs: nowUs,
+        wallNowMs,
+        performanceNowMs,
+      });
+      if (queue.push({ packet, timestampMs, monotonicMs }) !== undefined) this.#counters.framesDropped += 1;
       converting ??= drain().finally(() => {
         converting = undefined;
       });
@@ -501,12 +549,12 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     this.#session = undefined;
     this.#clearStallTimer();
     await stream.close().catch((error: unknown) => {
-      debug('%s: closing after loss failed: %s', this.device, (error as Error).message);
+      this.#logger.warn({ device: this.device, err: errorMessage(error) }, 'closing the lost camera failed');
     });
     if (epoch !== this.#epoch) return;
     this.#counters.losses += 1;
     this.#lastError = failure;
-    debug('%s lost: %s', this.device, failure.message);
+    this.#logger.warn({ device: this.device, code: failure.code, err: failure.message }, 'camera lost');
     this.#setStatus('lost', failure.message);
     this.#scheduleReopen(epoch);
   }
@@ -522,18 +570,19 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
       await session.stream.convert(item.packet, target, pool.width, pool.height);
     } catch (error) {
       this.#counters.framesFailed += 1;
-      debug('%s: frame skipped: %s', this.device, (error as Error).message);
+      this.#logger.debug({ device: this.device, err: errorMessage(error) }, 'frame skipped');
       return;
     } finally {
       session.stream.release(item.packet);
     }
     if (!current()) return;
     pool.commit();
-    const frame: V4l2Frame = {
+    const frame: RawVideoFrame = {
       data: target,
       width: pool.width,
       height: pool.height,
       timestampMs: item.timestampMs,
+      monotonicMs: item.monotonicMs,
       sequence: this.#sequence,
     };
     this.#sequence += 1;
@@ -541,7 +590,7 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     try {
       this.emit('frame', frame);
     } catch (error) {
-      debug('%s: a frame listener threw: %s', this.device, (error as Error).message);
+      this.#logger.error({ device: this.device, err: errorMessage(error) }, 'a frame listener threw');
     }
   }
 
@@ -561,10 +610,9 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
       const silentMs = performance.now() - this.#lastPacketAt;
       if (silentMs < this.#stallTimeoutMs || this.#status === 'lost') return;
       this.#counters.losses += 1;
-      this.#setStatus(
-        'lost',
-        `camera ${this.device} stalled: no frames for ${(silentMs / 1000).toFixed(1)} s (still open; waiting for it to deliver again)`,
-      );
+      const detail = `camera ${this.device} stalled: no frames for ${(silentMs / 1000).toFixed(1)} s (still open; waiting for it to deliver again)`;
+      this.#logger.warn({ device: this.device, silentMs: Math.round(silentMs) }, 'camera stalled');
+      this.#setStatus('lost', detail);
     }, period);
     this.#stallTimer.unref();
   }
@@ -577,7 +625,10 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
   #scheduleReopen(epoch: number): void {
     if (epoch !== this.#epoch || !this.#running) return;
     const delay = this.#backoff.next();
-    debug('%s: reopening in %d ms (attempt %d)', this.device, delay, this.#backoff.attempts);
+    this.#logger.info(
+      { device: this.device, delayMs: delay, attempt: this.#backoff.attempts },
+      'reopening camera',
+    );
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#reopen(epoch);
@@ -593,6 +644,10 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
       const typed = this.#typed(error);
       this.#counters.failedReopens += 1;
       this.#lastError = typed;
+      this.#logger.warn(
+        { device: this.device, code: typed.code, err: typed.message },
+        'camera reopen failed',
+      );
       this.#setStatus('lost', typed.message);
       this.#scheduleReopen(epoch);
     }
@@ -613,10 +668,9 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     clearTimeout(timer);
     if (timedOut) {
       // Closing under a blocked read would free what the read still uses: close once it returns.
-      debug(
-        '%s: read still blocked after %d ms; the device is released when it returns',
-        this.device,
-        waitMs,
+      this.#logger.warn(
+        { device: this.device, waitMs },
+        'camera read still blocked; the device is released when it returns',
       );
       void session.done.then(() => session.stream.close());
       return;
@@ -628,11 +682,11 @@ export class V4l2Camera extends (EventEmitter as new () => TypedEventEmitter<V4l
     if (status === this.#status && detail === this.#detail) return;
     this.#status = status;
     this.#detail = detail;
-    debug('%s status %s%s', this.device, status, detail === undefined ? '' : `: ${detail}`);
+    this.#logger.debug({ device: this.device, status, detail }, 'camera status');
     try {
       this.emit('status', status, detail);
     } catch (error) {
-      debug('%s: a status listener threw: %s', this.device, (error as Error).message);
+      this.#logger.error({ device: this.device, err: errorMessage(error) }, 'a status listener threw');
     }
   }
 }

@@ -35,7 +35,7 @@ describe('openError', () => {
   it('ENOENT: not found, naming the video nodes present and the container flag', () => {
     const error = openError('/dev/video42', 'ENOENT', { videoNodes: ['/dev/video0 (vivid-000-vid-cap)'] });
     expect(error).toBeInstanceOf(DeviceNotFoundError);
-    expect(error.code).toBe('DEVICE_NOT_FOUND');
+    expect(error.code).toBe('device-not-found');
     expect(error.device).toBe('/dev/video42');
     expect(error.message).toContain('camera /dev/video42 not found (ENOENT)');
     expect(error.message).toContain('--device /dev/video42');
@@ -62,7 +62,7 @@ describe('openError', () => {
   it('EACCES/EPERM: names the group and both fixes', () => {
     const error = openError('/dev/video0', 'EACCES', { group: 'video' });
     expect(error).toBeInstanceOf(PermissionDeniedError);
-    expect(error.code).toBe('PERMISSION_DENIED');
+    expect(error.code).toBe('permission-denied');
     expect(error.message).toContain('permission denied opening /dev/video0 (EACCES)');
     expect(error.message).toContain('add the user to the video group: sudo usermod -aG video $USER');
     expect(error.message).toContain('run the container with --group-add video');
@@ -74,7 +74,7 @@ describe('openError', () => {
   it('EBUSY: says another process holds it and how to find it', () => {
     const error = openError('/dev/video0', 'EBUSY');
     expect(error).toBeInstanceOf(DeviceBusyError);
-    expect(error.code).toBe('DEVICE_BUSY');
+    expect(error.code).toBe('device-busy');
     expect(error.message).toContain('camera /dev/video0 is busy (EBUSY): another process');
     expect(error.message).toContain('fuser -v /dev/video0');
   });
@@ -90,7 +90,7 @@ describe('streamError', () => {
   it('is a device loss, for errors and for the end of a live stream', () => {
     const error = streamError('/dev/video0', 'ENODEV', 'No such device');
     expect(error).toBeInstanceOf(DeviceLostError);
-    expect(error.code).toBe('DEVICE_LOST');
+    expect(error.code).toBe('device-lost');
     expect(error.message).toBe(
       'camera /dev/video0 was lost while streaming (ENODEV: No such device): unplugged, reset or failing; reopening automatically',
     );
@@ -132,12 +132,12 @@ describe('classification', () => {
       new DeviceLostError('/dev/video0', 'EIO'),
     ];
     expect(errors.map((error) => [error.name, error.code])).toEqual([
-      ['DeviceNotFoundError', 'DEVICE_NOT_FOUND'],
-      ['PermissionDeniedError', 'PERMISSION_DENIED'],
-      ['DeviceBusyError', 'DEVICE_BUSY'],
-      ['UnsupportedModeError', 'UNSUPPORTED_MODE'],
-      ['NotACaptureDeviceError', 'NOT_A_CAPTURE_DEVICE'],
-      ['DeviceLostError', 'DEVICE_LOST'],
+      ['DeviceNotFoundError', 'device-not-found'],
+      ['PermissionDeniedError', 'permission-denied'],
+      ['DeviceBusyError', 'device-busy'],
+      ['UnsupportedModeError', 'unsupported-mode'],
+      ['NotACaptureDeviceError', 'not-a-capture-device'],
+      ['DeviceLostError', 'device-lost'],
     ]);
     expect(errors[4]!.message).toContain('capture nodes: /dev/video0');
   });

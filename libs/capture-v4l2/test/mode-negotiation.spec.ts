@@ -180,7 +180,7 @@ describe('negotiateMode: unsupported requests', () => {
     }
     expect(error).toBeInstanceOf(UnsupportedModeError);
     const unsupported = error as UnsupportedModeError;
-    expect(unsupported.code).toBe('UNSUPPORTED_MODE');
+    expect(unsupported.code).toBe('unsupported-mode');
     expect(unsupported.message).toContain(
       '/dev/video0 cannot capture mjpeg 1280x720@30: it offers no mjpeg format',
     );

@@ -1,37 +1,29 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { InvalidStateError, type CameraStatus, type Logger, type RawVideoFrame } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import {
   CaptureFailedError,
   DeviceNotFoundError,
   InvalidSettingsError,
-  InvalidStateError,
   PermissionDeniedError,
   UnsupportedModeError,
 } from '../src/errors.js';
-import type { CameraStatus, V4l2DeviceInfo, V4l2Frame } from '../src/types.js';
+import type { V4l2DeviceInfo } from '../src/types.js';
 import { V4l2Camera, openCamera, type V4l2CameraSettings } from '../src/v4l2-camera.js';
 import { FakeBackend } from './fake-backend.js';
 import { deviceFromFixture } from './helpers.js';
 
 /** robocam sender-core's VideoSource contract (libs/sender-core/src/video-source.ts). */
-interface RawVideoFrame {
-  readonly data: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-  readonly timestampMs: number;
-  readonly sequence: number;
-}
-type SourceStatus = 'idle' | 'live' | 'lost';
 type VideoSourceEvents = {
   frame: (frame: RawVideoFrame) => void;
-  status: (status: SourceStatus, detail?: string) => void;
+  status: (status: CameraStatus, detail?: string) => void;
 };
 interface VideoSource extends TypedEmitterModule.default<VideoSourceEvents> {
   readonly kind: string;
   readonly width: number;
   readonly height: number;
   readonly fps: number;
-  readonly status: SourceStatus;
+  readonly status: CameraStatus;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -69,8 +61,11 @@ function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
   });
 }
 
-function record(source: V4l2Camera): { frames: V4l2Frame[]; statuses: [CameraStatus, string | undefined][] } {
-  const frames: V4l2Frame[] = [];
+function record(source: V4l2Camera): {
+  frames: RawVideoFrame[];
+  statuses: [CameraStatus, string | undefined][];
+} {
+  const frames: RawVideoFrame[] = [];
   const statuses: [CameraStatus, string | undefined][] = [];
   source.on('frame', (frame) => frames.push({ ...frame, data: frame.data.slice() }));
   source.on('status', (status, detail) => statuses.push([status, detail]));
@@ -216,11 +211,18 @@ describe('V4l2Camera: streaming', () => {
     ).toBe(true);
     expect(frames.slice(0, 3).map((frame) => frame.sequence)).toEqual([0, 1, 2]);
     const now = Date.now();
+    const monotonicNow = performance.now();
     for (const frame of frames) {
       // Captured during this test (the fake backend stamps a packet 3 ms before delivering it),
       // however slowly the machine ran it.
       expect(frame.timestampMs).toBeLessThanOrEqual(now);
       expect(frame.timestampMs).toBeGreaterThanOrEqual(startedWall - 10);
+      // The same capture moment on performance.now()'s timeline.
+      expect(frame.monotonicMs).toBeLessThanOrEqual(monotonicNow);
+      expect(frame.monotonicMs).toBeGreaterThan(monotonicNow - 2000);
+    }
+    for (const [previous, next] of frames.slice(1).map((frame, index) => [frames[index]!, frame] as const)) {
+      expect(next.monotonicMs).toBeGreaterThanOrEqual(previous.monotonicMs);
     }
     expect(created.stats.timestampClock).toBe('monotonic');
     await created.stop();
@@ -301,7 +303,7 @@ describe('V4l2Camera: loss and recovery', () => {
     expect(created.statusDetail).toBe(
       'camera /dev/video0 was lost while streaming (ENODEV: No such device): unplugged, reset or failing; reopening automatically',
     );
-    expect(created.lastError?.code).toBe('DEVICE_LOST');
+    expect(created.lastError?.code).toBe('device-lost');
     await until(() => created.status === 'live');
     await until(() => frames.length >= before + 3);
     expect(backend.streams).toHaveLength(2);
@@ -310,6 +312,34 @@ describe('V4l2Camera: loss and recovery', () => {
     expect(created.stats).toMatchObject({ losses: 1, recoveries: 1 });
     // numbering continues across the loss
     expect(frames.at(-1)!.sequence).toBe(frames.length - 1);
+  });
+
+  it('logs the loss and the reopen through the logger it was given', async () => {
+    const lines: { level: string; object: object; message: string | undefined }[] = [];
+    const at =
+      (level: string) =>
+      (object: object, message?: string): void => {
+        lines.push({ level, object, message });
+      };
+    const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const backend = new FakeBackend(vivid);
+    const created = camera(backend, { logger });
+    const { frames } = record(created);
+    await created.start();
+    await until(() => frames.length >= 3);
+    backend.last.fail();
+    await until(() => created.status === 'lost');
+    await until(() => created.status === 'live');
+    expect(lines).toContainEqual({
+      level: 'warn',
+      object: expect.objectContaining({ device: '/dev/video0', code: 'device-lost' }),
+      message: 'camera lost',
+    });
+    expect(lines).toContainEqual({
+      level: 'info',
+      object: { device: '/dev/video0', delayMs: 10, attempt: 1 },
+      message: 'reopening camera',
+    });
   });
 
   it('starts lost when the device is absent, retries, and goes live when it appears', async () => {
@@ -373,5 +403,19 @@ describe('V4l2Camera: close', () => {
     expect(backend.last.closed).toBe(true);
     await expect(created.start()).rejects.toBeInstanceOf(InvalidStateError);
     await expect(created.negotiate()).rejects.toThrow('camera /dev/video0 is closed');
+  });
+
+  it('close() is idempotent, awaitable from every caller, and records who closed it', async () => {
+    const backend = new FakeBackend(vivid);
+    const created = camera(backend);
+    await created.start();
+    await until(() => created.status === 'live');
+    expect(created.closeInfo).toBeUndefined();
+    const info = { origin: 'parent', code: 'shutting-down', message: 'sender closed' } as const;
+    await Promise.all([created.close(info), created.close()]);
+    expect(created.closed).toBe(true);
+    expect(created.closeInfo).toEqual(info);
+    expect(created.status).toBe('idle');
+    expect(backend.streams.every((stream) => stream.closed)).toBe(true);
   });
 });

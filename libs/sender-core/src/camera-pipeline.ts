@@ -1,20 +1,28 @@
 import { EventEmitter } from 'node:events';
 import type { CameraInfo } from '@robocam/protocol';
+import {
+  CloseOnce,
+  InvalidStateError,
+  errorMessage,
+  silentLogger,
+  type CameraStatus,
+  type CloseInfo,
+  type Logger,
+  type RawVideoFrame,
+  type VideoCodec,
+} from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import type { RtpPacket } from 'werift';
-import type { VideoCodec } from '@robocam/types';
 import {
   VideoEncoder,
   checkBitrateKbps,
   type EncodedFrame,
   type EncoderPreference,
 } from './encoder/index.js';
-import { InvalidStateError } from './errors.js';
 import { KeyframePolicy, type KeyframeReason } from './keyframe-policy.js';
 import { LostCameraCard } from './lost-camera-card.js';
-import { debugLogger, type Logger } from './logger.js';
 import { RtpPacketizer } from './rtp-packetizer.js';
-import type { RawVideoFrame, SourceStatus, VideoSource } from './video-source.js';
+import type { VideoSource } from './video-source.js';
 
 /** Where a camera's packets go: one per viewer track. */
 export interface RtpSink {
@@ -41,8 +49,34 @@ export interface CameraPipelineSettings {
   keyframeIntervalSec?: number;
   /** Minimum ms between keyframes forced by PLI/FIR. Default 300. */
   keyframeMinIntervalMs?: number;
-  /** Logger. Default: `debug('robocam:sender')`. */
+  /**
+   * Logger. The sender passes a child with `camera` bound, so lines here do not repeat that key.
+   * Default `silentLogger`.
+   */
   logger?: Logger;
+}
+
+/** Events of a {@link SenderCamera}: when it starts or stops encoding, and its source's status. */
+export type SenderCameraEvents = Pick<CameraPipelineEvents, 'running' | 'status'>;
+
+/** What an embedder sees of one camera of a `Sender` (`sender.cameras`). */
+export interface SenderCamera extends TypedEmitterModule.default<SenderCameraEvents> {
+  /** Camera id as viewers see it. */
+  readonly id: string;
+  /** Human-readable name. */
+  readonly label: string;
+  /** Codec it is encoded with. */
+  readonly codec: VideoCodec;
+  /** Where its frames come from. */
+  readonly source: VideoSource;
+  /** What viewers are told about it (size, rate, status). */
+  readonly info: CameraInfo;
+  /** Whether its encoder and source run (someone watches). */
+  readonly running: boolean;
+  /** True once the sender closed it. */
+  readonly closed: boolean;
+  /** Its counters. */
+  stats(): CameraStats;
 }
 
 /** Counters of one camera. */
@@ -72,7 +106,7 @@ export type CameraPipelineEvents = {
   /** The encoder started (first user) or stopped (last user left). */
   running: (running: boolean) => void;
   /** The source's status changed (a camera was lost or came back). */
-  status: (status: SourceStatus, detail?: string) => void;
+  status: (status: CameraStatus, detail?: string) => void;
   /** One encoded frame, after it was handed to every sink. */
   encoded: (frame: EncodedFrame) => void;
   error: (error: Error) => void;
@@ -82,7 +116,10 @@ export type CameraPipelineEvents = {
  * One camera: its source, its one encoder and packetizer, and the fan-out of every encoded
  * frame's packets to all viewers. The source and encoder run only while someone uses the camera.
  */
-export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModule.default<CameraPipelineEvents>) {
+export class CameraPipeline
+  extends (EventEmitter as new () => TypedEmitterModule.default<CameraPipelineEvents>)
+  implements SenderCamera
+{
   readonly id: string;
   readonly label: string;
   readonly source: VideoSource;
@@ -98,7 +135,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #bitrateKbps: number | undefined;
-  #closed = false;
+  readonly #closing = new CloseOnce();
   #h264ProfileLevelId: string | undefined;
   readonly #counters = {
     framesCaptured: 0,
@@ -113,7 +150,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   readonly #onFrame = (frame: RawVideoFrame): void => {
     this.#handleFrame(frame);
   };
-  readonly #onStatus = (status: SourceStatus, detail?: string): void => {
+  readonly #onStatus = (status: CameraStatus, detail?: string): void => {
     if (status === 'lost' && this.running) this.#lostCard.start();
     else if (status === 'live') this.#lostCard.stop();
     this.#statusDetail = detail;
@@ -131,7 +168,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.codec = settings.codec ?? 'vp8';
     if (settings.bitrateKbps !== undefined) checkBitrateKbps(settings.bitrateKbps);
     this.#bitrateKbps = settings.bitrateKbps;
-    this.#logger = settings.logger ?? debugLogger();
+    this.#logger = settings.logger ?? silentLogger;
     this.#keyframes = new KeyframePolicy({
       ...(settings.keyframeIntervalSec === undefined ? {} : { intervalSec: settings.keyframeIntervalSec }),
       ...(settings.keyframeMinIntervalMs === undefined
@@ -163,8 +200,14 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     return this.#encoder !== undefined;
   }
 
+  /** True from the first {@link close} on. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing.closed;
+  }
+
+  /** Who closed the camera and why; undefined while open. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closing.info;
   }
 
   /**
@@ -180,7 +223,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
    * user starts them; resolves when the encoder is ready.
    */
   async acquire(): Promise<void> {
-    if (this.#closed) throw new InvalidStateError(`camera ${this.id} is closed`);
+    if (this.closed) throw new InvalidStateError(`camera ${this.id} is closed`);
     this.#users += 1;
     try {
       await this.#ensureStarted();
@@ -240,14 +283,22 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     };
   }
 
-  /** Stops everything and detaches all sinks. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#sinks.clear();
-    this.#users = 0;
-    this.source.off('status', this.#onStatus);
-    await this.#stop();
+  /**
+   * Stops the encoder and the source and detaches all sinks; `acquire()` then throws
+   * `InvalidStateError`. Idempotent: every call resolves when the first one has released
+   * everything. `info` says who closed it (the sender passes origin `parent`). Default: `local`.
+   */
+  close(info: CloseInfo = { origin: 'local', code: 'closed', message: 'camera closed' }): Promise<void> {
+    return this.#closing.close(info, async () => {
+      this.#sinks.clear();
+      this.#users = 0;
+      this.source.off('status', this.#onStatus);
+      await this.#stop();
+      // Whatever state a failed start left, a closed camera's source is stopped and unheard.
+      this.source.off('frame', this.#onFrame);
+      this.#lostCard.stop();
+      await this.source.stop();
+    });
   }
 
   async #ensureStarted(): Promise<void> {
@@ -262,19 +313,24 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   async #start(): Promise<void> {
     const { source } = this;
     source.on('frame', this.#onFrame);
-    // A camera settles its real size while starting; the encoder must be made for that size.
-    await source.start();
-    if (source.status === 'lost') this.#lostCard.start();
-    const encoder = await VideoEncoder.create({
-      codec: this.codec,
-      width: source.width,
-      height: source.height,
-      fps: source.fps,
-      ...(this.#bitrateKbps === undefined ? {} : { bitrateKbps: this.#bitrateKbps }),
-      ...(this.#settings.encoder === undefined ? {} : { encoder: this.#settings.encoder }),
-      logger: this.#logger,
-    });
-    if (this.#closed || this.#users === 0) {
+    let encoder: VideoEncoder;
+    try {
+      // A camera settles its real size while starting; the encoder must be made for that size.
+      await source.start();
+      if (source.status === 'lost') this.#lostCard.start();
+      encoder = await this.#createEncoder();
+    } catch (error) {
+      // Nobody can use the camera: stop the source and stop listening, or every retry would leave
+      // it running with one more frame listener.
+      source.off('frame', this.#onFrame);
+      this.#lostCard.stop();
+      await source.stop().catch((stopError: unknown) => {
+        this.#logger.warn({ err: errorMessage(stopError) }, 'stopping the source failed');
+      });
+      this.#logger.error({ err: errorMessage(error) }, 'camera pipeline failed to start');
+      throw error;
+    }
+    if (this.closed || this.#users === 0) {
       source.off('frame', this.#onFrame);
       this.#lostCard.stop();
       await Promise.all([encoder.close(), source.stop()]);
@@ -287,7 +343,6 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#encoderStarts += 1;
     this.#logger.info(
       {
-        camera: this.id,
         encoder: encoder.implementation,
         hardware: encoder.hardware,
         bitrateKbps: encoder.bitrateKbps,
@@ -298,6 +353,19 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       'camera pipeline started',
     );
     this.emit('running', true);
+  }
+
+  #createEncoder(): Promise<VideoEncoder> {
+    const { source } = this;
+    return VideoEncoder.create({
+      codec: this.codec,
+      width: source.width,
+      height: source.height,
+      fps: source.fps,
+      ...(this.#bitrateKbps === undefined ? {} : { bitrateKbps: this.#bitrateKbps }),
+      ...(this.#settings.encoder === undefined ? {} : { encoder: this.#settings.encoder }),
+      logger: this.#logger,
+    });
   }
 
   async #stop(): Promise<void> {
@@ -312,7 +380,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
     this.#stopping = Promise.all([this.source.stop(), encoder.close()]).then(() => undefined);
     await this.#stopping;
     this.#stopping = undefined;
-    this.#logger.info({ camera: this.id }, 'camera pipeline stopped: no viewers');
+    this.#logger.info({}, 'camera pipeline stopped: no viewers');
     this.emit('running', false);
   }
 
@@ -335,17 +403,16 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       this.#counters.framesDropped += 1;
       return;
     }
-    // Media timing runs on the monotonic clock; a source that does not give it yet is timed here.
-    const monotonicMs = frame.monotonicMs ?? performance.now();
-    const forced = this.#keyframes.forFrame(monotonicMs);
+    // Media timing (keyframe intervals, RTP timestamps) runs on the monotonic clock.
+    const forced = this.#keyframes.forFrame(frame.monotonicMs);
     encoder
-      .encode({ ...frame, monotonicMs }, { keyframe: forced !== undefined })
+      .encode(frame, { keyframe: forced !== undefined })
       .then((outputs) => {
         for (const output of outputs) this.#deliver(output, packetizer);
       })
       .catch((error: unknown) => {
         if (encoder.closed) return; // stopped mid-encode: nothing to report
-        this.#logger.error({ camera: this.id, err: String(error) }, 'encode failed');
+        this.#logger.error({ err: errorMessage(error) }, 'encode failed');
         this.emit('error', error instanceof Error ? error : new Error(String(error)));
       });
   }

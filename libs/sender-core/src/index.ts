@@ -1,44 +1,25 @@
 /**
  * @robocam/sender — the embeddable robocam sender: video sources → one encoder per camera →
  * RTP packetized once → fanned out to every viewer's werift peer connection.
+ *
+ * The public surface is what an embedder uses: the {@link Sender}, its settings, events and stats,
+ * the camera specs, the {@link VideoSource} contract and the built-in test pattern, and the errors
+ * a caller can meet. The stages inside (pipeline, session, encoder, packetizer) are internal.
  */
 export { Sender, createSender } from './sender.js';
 export type { CameraSpec, SenderEvents, SenderSettings, SenderStats } from './sender.js';
+export type { CameraStats, SenderCamera, SenderCameraEvents } from './camera-pipeline.js';
+export type { PeerSettings, SenderSession, SessionCloseInfo, ViewerSessionStats } from './viewer-session.js';
 export { nameCameras, parseCameraList, type NamedCameraSpec } from './camera-list.js';
-export { CameraPipeline } from './camera-pipeline.js';
-export type {
-  CameraPipelineEvents,
-  CameraPipelineSettings,
-  CameraStats,
-  RtpSink,
-} from './camera-pipeline.js';
-export { ViewerSession } from './viewer-session.js';
-export type { PeerSettings, ViewerSessionEvents, ViewerSessionStats } from './viewer-session.js';
+export type { VideoSource, VideoSourceEvents } from './video-source.js';
 export { TestPatternSource } from './test-pattern-source.js';
 export type { TestPatternSourceSettings } from './test-pattern-source.js';
-export type { RawVideoFrame, SourceStatus, VideoSource, VideoSourceEvents } from './video-source.js';
-export { VideoEncoder, defaultBitrateKbps, MIN_BITRATE_KBPS, MAX_BITRATE_KBPS } from './encoder/index.js';
-export type {
-  EncodedFrame,
-  EncoderAttempt,
-  EncoderPreference,
-  KeyframeCause,
-  VideoEncoderSettings,
-  VideoEncoderStats,
-} from './encoder/index.js';
-export type { VideoCodec } from '@robocam/types';
-export {
-  EncodeFailedError,
-  EncoderBusyError,
-  EncoderClosedError,
-  EncoderUnavailableError,
-  InvalidEncoderSettingsError,
-  InvalidFrameError,
-} from './encoder/index.js';
-export { KeyframePolicy, KEYFRAME_REASONS } from './keyframe-policy.js';
-export type { KeyframePolicySettings, KeyframeReason, KeyframeRequest } from './keyframe-policy.js';
-export { RtpPacketizer } from './rtp-packetizer.js';
-export { SenderError, InvalidStateError, ConfigurationError } from './errors.js';
-export type { Logger } from './logger.js';
+export type { EncoderAttempt, EncoderPreference } from './encoder/index.js';
+export { EncoderUnavailableError, InvalidEncoderSettingsError } from './encoder/index.js';
+export type { KeyframeReason } from './keyframe-policy.js';
+export { ConfigurationError } from './errors.js';
 export { setFfmpegLogLevel } from './ffmpeg-log.js';
 export type { FfmpegLogLevel } from './ffmpeg-log.js';
+// The shared vocabulary (@robocam/types) this package's API speaks.
+export { InvalidStateError, RobocamError, silentLogger } from '@robocam/types';
+export type { CameraStatus, CloseInfo, CloseOrigin, Logger, RawVideoFrame, VideoCodec } from '@robocam/types';

@@ -1,5 +1,5 @@
 import { TestPatternGenerator } from '@robocam/testpattern';
-import type { RawVideoFrame } from './video-source.js';
+import type { RawVideoFrame } from '@robocam/types';
 
 /**
  * What viewers see while a camera is lost: the test pattern with "LOST" and the seconds since the
@@ -70,7 +70,7 @@ export class LostCameraCard {
       width: frame.width,
       height: frame.height,
       timestampMs: now,
-      monotonicMs: performance.now(),
+      monotonicMs: frame.monotonicMs,
       sequence: this.#sequence,
     });
     this.#sequence += 1;

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import {
   cameraIdSchema,
+  type ByeCode,
   type CameraInfo,
   SignalingClient,
   type ServerMessageOf,
@@ -9,17 +10,31 @@ import {
   type WebSocketConstructor,
 } from '@robocam/protocol';
 import { isRecoverableError, V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
-import type { BackoffSettings } from '@robocam/types';
+import {
+  CloseOnce,
+  InvalidStateError,
+  childLogger,
+  errorMessage,
+  silentLogger,
+  type BackoffSettings,
+  type CloseInfo,
+  type Logger,
+  type VideoCodec,
+} from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { nameCameras, type NamedCameraSpec } from './camera-list.js';
-import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
-import type { VideoCodec } from '@robocam/types';
+import { CameraPipeline, type SenderCamera, type CameraStats } from './camera-pipeline.js';
 import type { EncoderPreference } from './encoder/index.js';
-import { ConfigurationError, InvalidStateError } from './errors.js';
-import { childLogger, debugLogger, type Logger } from './logger.js';
+import { ConfigurationError, NegotiationError } from './errors.js';
 import { TestPatternSource } from './test-pattern-source.js';
 import type { VideoSource } from './video-source.js';
-import { ViewerSession, type PeerSettings, type ViewerSessionStats } from './viewer-session.js';
+import {
+  ViewerSession,
+  type PeerSettings,
+  type SenderSession,
+  type SessionCloseInfo,
+  type ViewerSessionStats,
+} from './viewer-session.js';
 
 /** A camera of the sender: the built-in test pattern, or any {@link VideoSource}. */
 export type CameraSpec =
@@ -29,11 +44,11 @@ export type CameraSpec =
       id?: string;
       /** Display name. Default "Test pattern" ("Test pattern 2", … numbered like the id). */
       label?: string;
-      /** Default 1280. */
+      /** Frame width in pixels, even, 160–3840. Default 1280. */
       width?: number;
-      /** Default 720. */
+      /** Frame height in pixels, even, 120–2160. Default 720. */
       height?: number;
-      /** Default 30. */
+      /** Frames per second, 1–120. Default 30. */
       fps?: number;
     }
   | {
@@ -43,57 +58,77 @@ export type CameraSpec =
        * `foo_camera_123` for `/dev/v4l/by-id/usb-Foo_Camera_123-video-index0`.
        */
       id?: string;
+      /** Display name. Default: the device path. */
       label?: string;
-      /** Device node, e.g. `/dev/video0`. */
+      /** Device node, e.g. `/dev/video0` or a stable `/dev/v4l/by-id/…` link. Required. */
       device: string;
-      /** Requested size and rate; the closest mode the camera offers is used. Default 1280x720@30. */
+      /** Requested width in pixels; the closest mode the camera offers is used. Default 1280. */
       width?: number;
+      /** Requested height in pixels. Default 720. */
       height?: number;
+      /** Requested frames per second; the driver's nearest rate is used. Default 30. */
       fps?: number;
-      /** Pixel format: 'auto' (MJPEG for large sizes on USB cameras, raw otherwise), 'mjpeg', 'yuyv', … */
+      /** Pixel format: 'auto' (MJPEG for large sizes on USB cameras, raw otherwise), 'mjpeg', 'yuyv', … Default 'auto'. */
       format?: V4l2CameraSettings['format'];
     }
   | {
       type: 'source';
+      /** Camera id (lowercase letters, digits, _ and -). Required. */
       id: string;
+      /** Display name. Default: the id. */
       label?: string;
+      /** Any {@link VideoSource}; the sender starts and stops it, the caller owns it. Required. */
       source: VideoSource;
     };
 
 export interface SenderSettings {
-  /** Signaling server URL. Default `ws://localhost:8765`. */
+  /** Signaling server URL (`ws://` or `wss://`). Default `ws://localhost:8765`. */
   signalingUrl?: string;
-  /** Name shown to viewers. Default: the host name. */
+  /** Name shown to viewers, at most 64 characters. Default: the host name. */
   name?: string;
   /** Token for a signaling server with `SENDER_TOKEN` set. Default none. */
   token?: string;
-  /** Cameras. Default: one 1280x720@30 test pattern. */
+  /** Cameras, in the order viewers list them. Default: one 1280x720@30 test pattern. */
   cameras?: CameraSpec[];
   /** Codec for every camera. Default 'vp8'. */
   codec?: VideoCodec;
-  /** Target bitrate per camera in kbps. Default: scaled from each camera's size. */
+  /**
+   * Target bitrate per camera, in kbps. Default: scaled from each camera's size and rate (about
+   * 2 500 kbps at 1280x720@30).
+   */
   bitrateKbps?: number;
   /** Encoder preference. Default 'auto' (hardware H.264 when present, else software). */
   encoder?: EncoderPreference;
-  /** Seconds between unrequested keyframes. Default 10. */
+  /** Seconds between keyframes nobody asked for. Default 10. */
   keyframeIntervalSec?: number;
   /** ICE and UDP settings of viewer peer connections. Defaults: see {@link PeerSettings}. */
   peer?: PeerSettings;
-  /** Most concurrent viewer sessions; more are refused with a bye. Default 32. */
+  /** Most concurrent viewer sessions; more are refused with a `too-many-viewers` bye. Default 32. */
   maxSessions?: number;
-  /** Structured logger (pino-compatible). Default: `debug('robocam:sender')`. */
+  /**
+   * Structured logger (pino's signature: pass the app's pino instance). Each camera logs through a
+   * child with `camera` bound, each session through one with `session` and `viewer`. Default
+   * `silentLogger`.
+   */
   logger?: Logger;
   /** WebSocket implementation for signaling. Default: Node's global WebSocket. */
   WebSocket?: WebSocketConstructor;
-  /** Signaling reconnect backoff. Defaults: see `BackoffSettings`. */
+  /**
+   * Signaling reconnect backoff. Defaults: 250 ms first delay, doubling to 10 000 ms, half of each
+   * delay randomized (see `BackoffSettings`).
+   */
   backoff?: BackoffSettings;
 }
 
 /** Everything the sender counts. */
 export interface SenderStats {
+  /** Connection state with the signaling server. */
   signaling: SignalingState;
+  /** This sender's id at the signaling server; undefined while not registered. */
   peerId: string | undefined;
+  /** One entry per camera, in configuration order. */
   cameras: CameraStats[];
+  /** One entry per open viewer session. */
   sessions: ViewerSessionStats[];
 }
 
@@ -101,8 +136,9 @@ export type SenderEvents = {
   /** Registered with the signaling server (again, after a reconnect). */
   registered: (peerId: string) => void;
   'signaling-state': (state: SignalingState) => void;
-  'session-opened': (session: ViewerSession) => void;
-  'session-closed': (session: ViewerSession, reason: string) => void;
+  'session-opened': (session: SenderSession) => void;
+  /** A session closed; `info` says who closed it (`remote`: the viewer's bye) and the bye code. */
+  'session-closed': (session: SenderSession, info: SessionCloseInfo) => void;
   /** A listener threw; the sender keeps working. */
   listenererror: (event: string, error: unknown) => void;
 };
@@ -122,11 +158,13 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
   readonly #maxSessions: number;
   /** V4L2 cameras, negotiated before registering so viewers learn their real size and rate. */
   readonly #v4l2Cameras: V4l2Camera[] = [];
-  #closed = false;
+  readonly #closing = new CloseOnce();
+  /** Sessions closed to make room for a new one on the same id: the viewer gets no bye for them. */
+  readonly #replaced = new WeakSet<ViewerSession>();
 
   constructor(settings: SenderSettings = {}) {
     super();
-    this.#logger = settings.logger ?? debugLogger();
+    this.#logger = settings.logger ?? silentLogger;
     this.name = settings.name ?? hostname().slice(0, 64);
     this.codec = settings.codec ?? 'vp8';
     this.#peer = settings.peer ?? {};
@@ -150,12 +188,12 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
   }
 
   /** The cameras, by id. */
-  get cameras(): ReadonlyMap<string, CameraPipeline> {
+  get cameras(): ReadonlyMap<string, SenderCamera> {
     return this.#cameras;
   }
 
   /** Open viewer sessions, by session id. */
-  get sessions(): ReadonlyMap<string, ViewerSession> {
+  get sessions(): ReadonlyMap<string, SenderSession> {
     return this.#sessions;
   }
 
@@ -168,8 +206,14 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     return this.#client.peerId;
   }
 
+  /** True from the first {@link close} on. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing.closed;
+  }
+
+  /** Who closed the sender and why; undefined while open. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closing.info;
   }
 
   /**
@@ -178,7 +222,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
    * and rejects only if the server refuses the sender (e.g. a wrong token).
    */
   async start(): Promise<void> {
-    if (this.#closed) throw new InvalidStateError('sender is closed');
+    if (this.closed) throw new InvalidStateError('sender is closed');
     await Promise.all(
       this.#v4l2Cameras.map(async (camera) => {
         try {
@@ -187,7 +231,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
         } catch (error) {
           // A camera that is absent now is negotiated when it appears; anything else is fatal.
           if (!isRecoverableError(error)) throw error;
-          this.#logger.warn({ device: camera.device, err: String(error) }, 'camera not available yet');
+          this.#logger.warn({ device: camera.device, err: errorMessage(error) }, 'camera not available yet');
         }
       }),
     );
@@ -211,17 +255,23 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     };
   }
 
-  /** Ends every session, stops every encoder and source, disconnects. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const sessions = [...this.#sessions.values()];
-    for (const session of sessions)
-      this.#client.send({ type: 'bye', session: session.id, reason: 'sender shutting down' });
-    await Promise.all(sessions.map((session) => session.close('sender shutting down')));
-    this.#client.close();
-    await Promise.all([...this.#cameras.values()].map((camera) => camera.close()));
-    this.#logger.info({}, 'sender closed');
+  /**
+   * Ends every session (each viewer gets a `shutting-down` bye), stops every encoder and source,
+   * disconnects. Idempotent: every call resolves when the first one has released everything.
+   */
+  close(info: CloseInfo = { origin: 'local', code: 'closed', message: 'sender closed' }): Promise<void> {
+    return this.#closing.close(info, async () => {
+      const parent = { origin: 'parent', message: 'sender shutting down' } as const;
+      await Promise.all(
+        [...this.#sessions.values()].map((session) => session.close({ ...parent, code: 'shutting-down' })),
+      );
+      this.#client.close();
+      await Promise.all(
+        [...this.#cameras.values()].map((camera) => camera.close({ ...parent, code: 'closed' })),
+      );
+      await Promise.all(this.#v4l2Cameras.map((camera) => camera.close({ ...parent, code: 'closed' })));
+      this.#logger.info({ origin: info.origin, code: info.code }, 'sender closed');
+    });
   }
 
   #createPipeline(spec: NamedCameraSpec, settings: SenderSettings): CameraPipeline {
@@ -237,6 +287,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     } else if (spec.type === 'v4l2') {
       const camera = new V4l2Camera({
         device: spec.device,
+        logger: childLogger(this.#logger, { camera: id }),
         ...(spec.width === undefined ? {} : { width: spec.width }),
         ...(spec.height === undefined ? {} : { height: spec.height }),
         ...(spec.fps === undefined ? {} : { fps: spec.fps }),
@@ -250,12 +301,13 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     if (!cameraIdSchema.safeParse(id).success) {
       throw new ConfigurationError(`invalid camera id "${id}": use lowercase letters, digits, _ and -`);
     }
+    const cameraLogger = childLogger(this.#logger, { camera: id });
     const pipeline = new CameraPipeline({
       id,
       label,
       source,
       codec: this.codec,
-      logger: childLogger(this.#logger, { camera: id }),
+      logger: cameraLogger,
       ...(settings.bitrateKbps === undefined ? {} : { bitrateKbps: settings.bitrateKbps }),
       ...(settings.encoder === undefined ? {} : { encoder: settings.encoder }),
       ...(settings.keyframeIntervalSec === undefined
@@ -263,12 +315,12 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
         : { keyframeIntervalSec: settings.keyframeIntervalSec }),
     });
     const announce = (): void => {
-      if (!this.#closed) this.#client.updateCameras(this.#cameraInfos());
+      if (!this.closed) this.#client.updateCameras(this.#cameraInfos());
     };
     pipeline.on('status', announce);
     pipeline.on('running', announce);
     pipeline.on('error', (error) => {
-      this.#logger.error({ camera: id, err: error.message }, 'camera pipeline error');
+      cameraLogger.error({ err: error.message }, 'camera pipeline error');
     });
     return pipeline;
   }
@@ -310,8 +362,10 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
           this.#logger.debug({ session: sessionId, err: String(error) }, 'remote candidate rejected');
         });
     });
-    client.on('bye', ({ session: sessionId, reason }) => {
-      void this.#sessions.get(sessionId)?.close(`viewer: ${reason ?? 'bye'}`);
+    client.on('bye', ({ session: sessionId, code, reason }) => {
+      void this.#sessions
+        .get(sessionId)
+        ?.close({ origin: 'remote', code: code ?? 'closed', message: reason ?? 'the viewer said bye' });
     });
   }
 
@@ -330,24 +384,17 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
           log.info({}, 'renegotiated session');
           return;
         } catch (error) {
-          log.warn(
-            { err: error instanceof Error ? error.message : String(error) },
-            'renegotiation failed, starting over',
-          );
+          log.warn({ err: errorMessage(error) }, 'renegotiation failed, starting over');
         }
       }
-      await previous.close('renegotiated');
+      if (!previous.closed) this.#replaced.add(previous);
+      await previous.close({ origin: 'parent', code: 'closed', message: 'replaced by a new offer' });
     }
     const cameras = offer.cameras.map((id) => this.#cameras.get(id));
-    const missing = offer.cameras.filter((_id, index) => cameras[index] === undefined);
-    if (missing.length > 0 || this.#sessions.size >= this.#maxSessions || this.#closed) {
-      const reason = this.#closed
-        ? 'sender shutting down'
-        : missing.length > 0
-          ? `unknown camera ${missing.join(', ')}`
-          : 'too many viewers';
-      log.warn({ reason }, 'offer refused');
-      this.#client.send({ type: 'bye', session: offer.session, reason });
+    const refusal = this.#refusal(offer.cameras, cameras);
+    if (refusal !== undefined) {
+      log.warn({ code: refusal.code, reason: refusal.reason }, 'offer refused');
+      this.#client.send({ type: 'bye', session: offer.session, ...refusal });
       return;
     }
     const session = new ViewerSession({
@@ -359,19 +406,18 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       logger: log,
     });
     this.#sessions.set(session.id, session);
-    let byeSent = false;
-    session.on('closed', (reason) => {
+    session.on('closed', (info) => {
       if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
-      if (
-        !byeSent &&
-        !reason.startsWith('viewer:') &&
-        reason !== 'renegotiated' &&
-        reason !== 'sender shutting down'
-      ) {
-        byeSent = true;
-        this.#client.send({ type: 'bye', session: session.id, reason });
+      // The viewer knows about its own bye; a replaced session's id lives on in its successor.
+      if (info.origin !== 'remote' && !this.#replaced.has(session)) {
+        this.#client.send({
+          type: 'bye',
+          session: session.id,
+          code: info.code,
+          reason: info.message.slice(0, 256),
+        });
       }
-      this.#safeEmit('session-closed', session, reason);
+      this.#safeEmit('session-closed', session, info);
     });
     this.#safeEmit('session-opened', session);
     try {
@@ -380,9 +426,26 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       this.#client.send({ type: 'answer', session: session.id, sdp });
       log.info({ cameras: offer.cameras }, 'answered offer');
     } catch (error) {
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'negotiation failed');
-      await session.close(error instanceof Error ? error.message : 'negotiation failed');
+      if (session.closed) return; // closed while negotiating (a bye, a shutdown): nothing to add
+      const code: ByeCode = error instanceof NegotiationError ? error.code : 'internal';
+      log.warn({ code, err: errorMessage(error) }, 'negotiation failed');
+      await session.close({ origin: 'failure', code, message: errorMessage(error) });
     }
+  }
+
+  /** Why an offer for `ids` (resolved to `cameras`) is refused, or undefined to answer it. */
+  #refusal(
+    ids: readonly string[],
+    cameras: readonly (CameraPipeline | undefined)[],
+  ): { code: ByeCode; reason: string } | undefined {
+    if (this.closed) return { code: 'shutting-down', reason: 'sender shutting down' };
+    const missing = ids.filter((_id, index) => cameras[index] === undefined);
+    if (missing.length > 0) {
+      return { code: 'unknown-camera', reason: `unknown camera ${missing.join(', ').slice(0, 200)}` };
+    }
+    if (this.#sessions.size >= this.#maxSessions)
+      return { code: 'too-many-viewers', reason: 'too many viewers' };
+    return undefined;
   }
 
   #safeEmit<E extends keyof SenderEvents>(event: E, ...args: Parameters<SenderEvents[E]>): void {

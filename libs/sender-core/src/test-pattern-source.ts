@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { TestPatternGenerator } from '@robocam/testpattern';
+import { errorMessage, type CameraStatus } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { ConfigurationError } from './errors.js';
-import type { SourceStatus, VideoSource, VideoSourceEvents } from './video-source.js';
+import type { VideoSource, VideoSourceEvents } from './video-source.js';
 
 export interface TestPatternSourceSettings {
   /** Frame width, even, 160–3840. Default 1280. */
@@ -33,7 +34,7 @@ export class TestPatternSource
   #timer: NodeJS.Timeout | undefined;
   #nextDueAt = 0;
   #sequence = 0;
-  #status: SourceStatus = 'idle';
+  #status: CameraStatus = 'idle';
   /** Frames skipped because the clock had already passed their slot. */
   framesSkipped = 0;
 
@@ -51,9 +52,9 @@ export class TestPatternSource
         ...(label === undefined ? {} : { label }),
       });
     } catch (error) {
-      throw new ConfigurationError(
-        `invalid test pattern size ${width}x${height}: ${(error as Error).message}`,
-      );
+      throw new ConfigurationError(`invalid test pattern size ${width}x${height}: ${errorMessage(error)}`, {
+        cause: error,
+      });
     }
     this.width = width;
     this.height = height;
@@ -61,7 +62,7 @@ export class TestPatternSource
     this.#intervalMs = 1000 / fps;
   }
 
-  get status(): SourceStatus {
+  get status(): CameraStatus {
     return this.#status;
   }
 
@@ -95,21 +96,26 @@ export class TestPatternSource
       this.framesSkipped += missed;
       this.#nextDueAt += missed * this.#intervalMs;
     }
-    const frame = this.#generator.next({ timestampMs: Date.now(), counter: this.#sequence });
+    // Both clocks of the frame are read at generation: `now` is its monotonic capture time.
+    const frame = this.#generator.next({
+      timestampMs: Date.now(),
+      counter: this.#sequence,
+      monotonicMs: now,
+    });
     this.#nextDueAt += this.#intervalMs;
     this.emit('frame', {
       data: frame.data,
       width: frame.width,
       height: frame.height,
       timestampMs: frame.timestampMs,
-      monotonicMs: now,
+      monotonicMs: frame.monotonicMs,
       sequence: this.#sequence,
     });
     this.#sequence += 1;
     if (this.#timer !== undefined) this.#schedule();
   }
 
-  #setStatus(status: SourceStatus): void {
+  #setStatus(status: CameraStatus): void {
     if (status === this.#status) return;
     this.#status = status;
     this.emit('status', status);

@@ -1,6 +1,15 @@
 import { EventEmitter } from 'node:events';
-import type { IceCandidate } from '@robocam/protocol';
-import { RTP_VIDEO_CLOCK_RATE_HZ, type VideoCodec } from '@robocam/types';
+import type { ByeCode, IceCandidate } from '@robocam/protocol';
+import {
+  CloseOnce,
+  InvalidStateError,
+  RTP_VIDEO_CLOCK_RATE_HZ,
+  errorMessage,
+  silentLogger,
+  type CloseInfo,
+  type Logger,
+  type VideoCodec,
+} from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import {
   RTCPeerConnection,
@@ -13,9 +22,8 @@ import {
   type RtcpPacket,
   type RtpPacket,
 } from 'werift';
-import type { CameraPipeline, RtpSink } from './camera-pipeline.js';
-import { SenderError } from './errors.js';
-import type { Logger } from './logger.js';
+import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
+import { NegotiationError } from './errors.js';
 
 /** How viewer peer connections reach the network. */
 export interface PeerSettings {
@@ -24,9 +32,9 @@ export interface PeerSettings {
    * which is right on a LAN and avoids werift's default public STUN lookup (a 5 s stall offline).
    */
   iceServers?: RTCIceServer[];
-  /** UDP port range for media, e.g. `[40000, 40100]` to publish from a container. Default: any. */
+  /** UDP port range for media, inclusive, e.g. `[40000, 40100]` to publish from a container. Default: any port. */
   icePortRange?: [number, number];
-  /** Extra addresses to announce as host candidates (the host's address behind Docker/NAT). */
+  /** Extra addresses to announce as host candidates (the host's address behind Docker/NAT). Default none. */
   announcedAddresses?: string[];
   /** Gather IPv6 candidates too. Default false. */
   ipv6?: boolean;
@@ -40,14 +48,25 @@ export interface PeerSettings {
 }
 
 export interface ViewerSessionSettings {
+  /** Session id, from the viewer's offer. */
   id: string;
+  /** The viewer's peer id at the signaling server. */
   viewerId: string;
   /** Cameras in m-line order of the viewer's offer. */
   cameras: CameraPipeline[];
   codec: VideoCodec;
   peer: PeerSettings;
-  logger: Logger;
+  /** Logger, usually a child with the session and viewer bound. Default `silentLogger`. */
+  logger?: Logger;
 }
+
+/**
+ * Why a session closed: who (`origin`) and the protocol's bye code. `remote` is the viewer's bye,
+ * `parent` the sender closing it (shutting down, or replacing it after a failed renegotiation),
+ * `failure` ICE/DTLS failure (`peer-failed`), no connection in time (`connect-timeout`), no RTCP
+ * for too long (`viewer-silent`) or an offer that could not be answered, `local` a `close()` call.
+ */
+export type SessionCloseInfo = CloseInfo<ByeCode>;
 
 /** Counters of one viewer session. */
 export interface ViewerSessionStats {
@@ -66,8 +85,31 @@ export interface ViewerSessionStats {
 
 export type ViewerSessionEvents = {
   connected: () => void;
-  closed: (reason: string) => void;
+  /** The session closed (once); `info` says who closed it and why. */
+  closed: (info: SessionCloseInfo) => void;
 };
+
+const LOCAL_CLOSE: SessionCloseInfo = { origin: 'local', code: 'closed', message: 'session closed' };
+
+/** What an embedder sees of one viewer session of a `Sender` (`sender.sessions`, session events). */
+export interface SenderSession {
+  /** Session id, from the viewer's offer. */
+  readonly id: string;
+  /** The viewer's peer id at the signaling server. */
+  readonly viewerId: string;
+  /** The cameras it watches, in the order of its offer. */
+  readonly cameras: readonly SenderCamera[];
+  /** The peer connection's state (`new`, `connecting`, `connected`, …). */
+  readonly connectionState: string;
+  /** True from the first close on. */
+  readonly closed: boolean;
+  /** Who closed it and why; undefined while open. */
+  readonly closeInfo: SessionCloseInfo | undefined;
+  /** Its counters (RTT from RTCP receiver reports). */
+  stats(): Promise<ViewerSessionStats>;
+  /** Ends it; the viewer gets a bye with `info.code`. Default: origin `local`, code `closed`. */
+  close(info?: SessionCloseInfo): Promise<void>;
+}
 
 /** Payload-specific feedback formats: PLI (RFC 4585) and FIR (RFC 5104). */
 const PLI_FMT = 1;
@@ -80,7 +122,10 @@ const GENERIC_NACK_FMT = 1;
  * from the cameras' shared pipelines; this class only negotiates, forwards PLI/FIR as keyframe
  * requests, and cleans up.
  */
-export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule.default<ViewerSessionEvents>) {
+export class ViewerSession
+  extends (EventEmitter as new () => TypedEmitterModule.default<ViewerSessionEvents>)
+  implements SenderSession
+{
   readonly id: string;
   readonly viewerId: string;
   readonly cameras: readonly CameraPipeline[];
@@ -88,8 +133,9 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
   readonly #logger: Logger;
   #pc: RTCPeerConnection | undefined;
   readonly #sinks: { camera: CameraPipeline; sink: RtpSink }[] = [];
-  #acquired = false;
-  #closed = false;
+  /** Cameras this session holds (acquired and not yet released). */
+  readonly #acquired = new Set<CameraPipeline>();
+  readonly #closing = new CloseOnce<ByeCode>();
   #connectTimer: NodeJS.Timeout | undefined;
   #silenceTimer: NodeJS.Timeout | undefined;
   /** Candidates that arrived before the peer connection existed (trickle races the answer). */
@@ -104,23 +150,36 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     this.id = settings.id;
     this.viewerId = settings.viewerId;
     this.cameras = settings.cameras;
-    this.#logger = settings.logger;
+    this.#logger = settings.logger ?? silentLogger;
   }
 
+  /** True from the first close (any origin) on. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#closing.closed;
+  }
+
+  /** Who closed the session and why; undefined while open. */
+  get closeInfo(): SessionCloseInfo | undefined {
+    return this.#closing.info;
   }
 
   get connectionState(): string {
     return this.#pc?.connectionState ?? 'new';
   }
 
-  /** Applies the viewer's offer and returns the answer SDP, with all local candidates in it. */
+  /**
+   * Starts the cameras, applies the viewer's offer and returns the answer SDP, with all local
+   * candidates in it. Throws {@link NegotiationError} with the bye code to send (`camera-failed`
+   * when a camera cannot start: the cameras that did start are released again).
+   */
   async answer(offerSdp: string): Promise<string> {
     const { cameras, peer } = this.#settings;
-    await Promise.all(cameras.map((camera) => camera.acquire()));
-    this.#acquired = true;
-    if (this.#closed) throw new SenderError('session-closed', 'session closed while negotiating');
+    await this.#acquireCameras(cameras);
+    if (this.closed) {
+      // close() ran while the cameras started: what it could not release yet is released here.
+      await this.#releaseCameras();
+      throw new InvalidStateError('session closed while negotiating');
+    }
 
     const useIceLite = (peer.iceServers ?? []).length === 0;
     const pc = new RTCPeerConnection({
@@ -142,7 +201,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     for (const candidate of this.#earlyCandidates.splice(0)) await this.addCandidate(candidate);
     const transceivers = pc.getTransceivers().filter((transceiver) => transceiver.kind === 'video');
     if (transceivers.length !== cameras.length) {
-      throw new SenderError(
+      throw new NegotiationError(
         'bad-offer',
         `offer has ${transceivers.length} video sections for ${cameras.length} requested cameras`,
       );
@@ -156,13 +215,17 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     await pc.setLocalDescription(await pc.createAnswer());
     await waitForGathering(pc, 3000);
     const sdp = pc.localDescription?.sdp;
-    if (sdp === undefined) throw new SenderError('negotiation-failed', 'no local description');
-    if (!/\ba=rtpmap:\d+ (VP8|H264)\/90000/i.test(sdp)) {
-      throw new SenderError('no-common-codec', `the viewer does not accept ${this.#settings.codec}`);
+    if (sdp === undefined) throw new NegotiationError('internal', 'no local description');
+    // werift answers an offer without our codec with the offer's codecs: look for ours by name.
+    const codecName = this.#settings.codec === 'vp8' ? 'VP8' : 'H264';
+    if (!new RegExp(`\\ba=rtpmap:\\d+ ${codecName}/90000`, 'i').test(sdp)) {
+      throw new NegotiationError('no-common-codec', `the viewer does not accept ${this.#settings.codec}`);
     }
+    const connectTimeoutMs = peer.connectTimeoutMs ?? 15_000;
     this.#connectTimer = setTimeout(() => {
-      if (pc.connectionState !== 'connected') void this.close('connect timeout');
-    }, peer.connectTimeoutMs ?? 15_000);
+      if (pc.connectionState === 'connected') return;
+      void this.#closeFor('connect-timeout', `not connected after ${connectTimeoutMs} ms`);
+    }, connectTimeoutMs);
     return sdp;
   }
 
@@ -172,24 +235,24 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
    */
   async renegotiate(offerSdp: string): Promise<string> {
     const pc = this.#pc;
-    if (pc === undefined || this.#closed) throw new SenderError('session-closed', 'session is not running');
+    if (pc === undefined || this.closed) throw new InvalidStateError('session is not running');
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     const transceivers = pc.getTransceivers().filter((transceiver) => transceiver.kind === 'video');
     if (transceivers.length !== this.cameras.length) {
-      throw new SenderError('bad-offer', 'a renegotiation cannot change the cameras of a session');
+      throw new NegotiationError('bad-offer', 'a renegotiation cannot change the cameras of a session');
     }
     for (const transceiver of transceivers) transceiver.setDirection('sendonly');
     await pc.setLocalDescription(await pc.createAnswer());
     await waitForGathering(pc, 3000);
     const sdp = pc.localDescription?.sdp;
-    if (sdp === undefined) throw new SenderError('negotiation-failed', 'no local description');
+    if (sdp === undefined) throw new NegotiationError('internal', 'no local description');
     return sdp;
   }
 
   /** Adds a trickled remote candidate (null = end of candidates). */
   async addCandidate(candidate: IceCandidate | null): Promise<void> {
     const pc = this.#pc;
-    if (this.#closed || candidate === null || candidate.candidate === '') return;
+    if (this.closed || candidate === null || candidate.candidate === '') return;
     if (pc?.remoteDescription == null) {
       if (this.#earlyCandidates.length < 64) this.#earlyCandidates.push(candidate);
       return;
@@ -204,7 +267,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
   async stats(): Promise<ViewerSessionStats> {
     let rttMs: number | undefined;
     const pc = this.#pc;
-    if (pc !== undefined && !this.#closed) {
+    if (pc !== undefined && !this.closed) {
       const report = await pc.getStats();
       for (const entry of report.values()) {
         const rtt = (entry as { type?: string; roundTripTime?: number }).roundTripTime;
@@ -223,19 +286,60 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     };
   }
 
-  /** Ends the session: stops forwarding, releases the cameras, closes the peer connection. */
-  async close(reason = 'closed'): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#connectTimer);
-    clearInterval(this.#silenceTimer);
-    for (const { camera, sink } of this.#sinks.splice(0)) camera.detach(sink);
-    const pc = this.#pc;
-    this.#pc = undefined;
-    await pc?.close().catch(() => undefined);
-    if (this.#acquired) await Promise.all(this.cameras.map((camera) => camera.release()));
-    this.#logger.info({ reason }, 'viewer session closed');
-    this.emit('closed', reason);
+  /**
+   * Ends the session: stops forwarding, closes the peer connection, releases the cameras, then
+   * emits `closed` with `info`. Idempotent: later calls resolve with the first and keep its info.
+   * Default info: origin `local`, code `closed`.
+   */
+  close(info: SessionCloseInfo = LOCAL_CLOSE): Promise<void> {
+    return this.#closing.close(info, async () => {
+      clearTimeout(this.#connectTimer);
+      clearInterval(this.#silenceTimer);
+      for (const { camera, sink } of this.#sinks.splice(0)) camera.detach(sink);
+      const pc = this.#pc;
+      this.#pc = undefined;
+      await pc?.close().catch(() => undefined);
+      await this.#releaseCameras();
+      this.#logger.info(
+        { origin: info.origin, code: info.code, reason: info.message },
+        'viewer session closed',
+      );
+      this.emit('closed', info);
+    });
+  }
+
+  /** Closes because something failed (origin `failure`). */
+  #closeFor(code: ByeCode, message: string): Promise<void> {
+    return this.close({ origin: 'failure', code, message });
+  }
+
+  /**
+   * Acquires every camera; when one fails, releases those that started and throws `camera-failed`
+   * (a camera left acquired would keep encoding for nobody and be announced live).
+   */
+  async #acquireCameras(cameras: readonly CameraPipeline[]): Promise<void> {
+    const results = await Promise.allSettled(
+      cameras.map(async (camera) => {
+        await camera.acquire();
+        this.#acquired.add(camera);
+      }),
+    );
+    const failed = results.findIndex((result) => result.status === 'rejected');
+    if (failed === -1) return;
+    await this.#releaseCameras();
+    const { reason } = results[failed] as { reason: unknown };
+    const camera = cameras[failed] as CameraPipeline;
+    throw new NegotiationError(
+      'camera-failed',
+      `camera ${camera.id} failed to start: ${errorMessage(reason)}`,
+      reason,
+    );
+  }
+
+  async #releaseCameras(): Promise<void> {
+    const held = [...this.#acquired];
+    this.#acquired.clear();
+    await Promise.all(held.map((camera) => camera.release()));
   }
 
   #onConnectionState(state: string): void {
@@ -246,7 +350,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
       this.#watchSilence();
       this.emit('connected');
     } else if (state === 'failed' || state === 'closed') {
-      void this.close(`peer connection ${state}`);
+      void this.#closeFor('peer-failed', `peer connection ${state}`);
     }
   }
 
@@ -255,7 +359,8 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     this.#lastRtcpAt = performance.now();
     this.#silenceTimer = setInterval(
       () => {
-        if (performance.now() - this.#lastRtcpAt > timeoutMs) void this.close('viewer silent');
+        if (performance.now() - this.#lastRtcpAt > timeoutMs)
+          void this.#closeFor('viewer-silent', `no RTCP from the viewer for ${timeoutMs} ms`);
       },
       Math.min(2000, timeoutMs / 2),
     );
@@ -273,7 +378,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
           this.#counters.packetsSent += 1;
           this.#counters.bytesSent += packet.payload.length;
           rtpSender.sendRtp(packet).catch((error: unknown) => {
-            this.#logger.debug({ err: String(error) }, 'RTP send failed');
+            this.#logger.debug({ err: errorMessage(error) }, 'RTP send failed');
           });
         },
       };

@@ -2,7 +2,8 @@
 // sinks), no peers: bitrate changes and the attribution of every keyframe to its reason.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { RtpPacket } from 'werift';
-import { CameraPipeline, InvalidEncoderSettingsError, TestPatternSource } from '../src/index.js';
+import { CameraPipeline } from '../src/camera-pipeline.js';
+import { InvalidEncoderSettingsError, TestPatternSource } from '../src/index.js';
 
 const pipelines: CameraPipeline[] = [];
 afterEach(async () => {

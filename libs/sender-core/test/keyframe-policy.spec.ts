@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidEncoderSettingsError, KeyframePolicy, type KeyframeCause } from '../src/index.js';
+import { InvalidEncoderSettingsError, type KeyframeCause } from '../src/encoder/index.js';
+import { KeyframePolicy } from '../src/keyframe-policy.js';
 
 const FRAME_MS = 1000 / 30;
 

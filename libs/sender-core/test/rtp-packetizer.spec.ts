@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { dePacketizeRtpPackets } from 'werift';
 import { RTP_VIDEO_CLOCK_RATE_HZ } from '@robocam/types';
-import { RtpPacketizer, type EncodedFrame } from '../src/index.js';
+import type { EncodedFrame } from '../src/encoder/index.js';
+import { RtpPacketizer } from '../src/rtp-packetizer.js';
 
 function frame(timestampMs: number, bytes: number, keyframe = false): EncodedFrame {
   const data = Buffer.alloc(bytes);

@@ -3,7 +3,13 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
 import { createSignalingServer, type SignalingServer } from '@robocam/signaling';
 import { expectedBarColors, i420Layout } from '@robocam/testpattern';
-import { Sender, TestPatternSource, type CameraSpec, type VideoCodec } from '../src/index.js';
+import {
+  Sender,
+  TestPatternSource,
+  type CameraSpec,
+  type SessionCloseInfo,
+  type VideoCodec,
+} from '../src/index.js';
 import { startViewerProcess } from './support/viewer-child.js';
 import { WeriftViewer, type ReceivedFrame } from './support/werift-viewer.js';
 
@@ -236,12 +242,12 @@ describe('viewer liveness', () => {
     const child = await startViewerProcess(server.url);
     try {
       expect(s.sessions.size).toBe(1);
-      const closed = new Promise<string>((resolve) =>
-        s.once('session-closed', (_session, reason) => resolve(reason)),
+      const closed = new Promise<SessionCloseInfo>((resolve) =>
+        s.once('session-closed', (_session, info) => resolve(info)),
       );
       child.kill('SIGSTOP');
       const stoppedAt = performance.now();
-      expect(await closed).toBe('viewer silent');
+      expect(await closed).toMatchObject({ origin: 'failure', code: 'viewer-silent' });
       console.log(
         `silent viewer's session closed ${Math.round(performance.now() - stoppedAt)} ms after SIGSTOP`,
       );

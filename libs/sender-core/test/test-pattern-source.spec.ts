@@ -13,6 +13,24 @@ afterEach(async () => {
 });
 
 describe('TestPatternSource', () => {
+  it('stamps each frame with both capture times: wall clock and performance.now()', async () => {
+    const s = source({ width: 320, height: 240, fps: 30 });
+    const frames: RawVideoFrame[] = [];
+    s.on('frame', (f: RawVideoFrame) => frames.push({ ...f }));
+    const startedMono = performance.now();
+    const startedWall = Date.now();
+    await s.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await s.stop();
+    expect(frames.length).toBeGreaterThan(1);
+    for (const [index, f] of frames.entries()) {
+      expect(f.monotonicMs).toBeGreaterThanOrEqual(startedMono);
+      expect(f.monotonicMs).toBeLessThanOrEqual(performance.now());
+      expect(f.timestampMs).toBeGreaterThanOrEqual(startedWall);
+      if (index > 0) expect(f.monotonicMs).toBeGreaterThan(frames[index - 1]!.monotonicMs);
+    }
+  });
+
   it('delivers I420 frames, never faster than its rate, with capture timestamps in the strip', async () => {
     const s = source({ width: 320, height: 240, fps: 50 });
     const frames: { sequence: number; timestampMs: number; strip: number | undefined; at: number }[] = [];

@@ -1,3 +1,5 @@
+import type { RawVideoFrame } from '@robocam/types';
+
 /** Smallest supported pattern width in pixels. */
 export const MIN_WIDTH = 160;
 /** Largest supported pattern width in pixels. */
@@ -114,14 +116,17 @@ export interface I420Planes {
   readonly vStride?: number;
 }
 
-/** A frame produced by {@link TestPatternGenerator.next}. */
-export interface I420Frame extends I420Image {
+/**
+ * A frame produced by {@link TestPatternGenerator.next}: robocam's {@link RawVideoFrame} (packed
+ * I420, both capture times, `sequence` = `counter`) plus the counter drawn on the picture.
+ */
+export interface I420Frame extends RawVideoFrame, I420Image {
   /**
    * The whole I420 buffer (Y, U, V planes without padding). It belongs to the generator's pool and
    * is overwritten `poolSize` calls of `next()` later: copy it if you need it longer.
    */
   readonly data: Uint8Array;
-  /** Frame counter (the full value; the timecode strip carries it modulo 256). */
+  /** Frame counter (the full value; the timecode strip carries it modulo 256). Equals `sequence`. */
   readonly counter: number;
   /** Capture time in integer milliseconds since the Unix epoch, as encoded in the timecode strip. */
   readonly timestampMs: number;

@@ -40,6 +40,12 @@ export interface NextFrameOptions {
    * continues the automatic count from it.
    */
   readonly counter?: number;
+  /**
+   * Capture time on `performance.now()`'s monotonic timeline, in ms, carried as the frame's
+   * `monotonicMs` (media timing derives from it, never from the wall clock). Not drawn. Default:
+   * `performance.now()` at the call.
+   */
+  readonly monotonicMs?: number;
 }
 
 type MutableFrame = { -readonly [K in keyof I420Frame]: I420Frame[K] };
@@ -48,6 +54,10 @@ const DEFAULT_POOL_SIZE = 4;
 const MAX_POOL_SIZE = 64;
 const MS_PER_DAY = 86_400_000;
 const NO_OPTIONS: NextFrameOptions = {};
+
+/** `performance.now()`, in Node and browsers (this package compiles without DOM or Node types). */
+const monotonicNow = (): number =>
+  (globalThis as unknown as { performance: { now(): number } }).performance.now();
 
 /**
  * Generates I420 test pattern frames: SMPTE-style 75% colour bars, castellations, PLUGE band, a box
@@ -61,7 +71,7 @@ const NO_OPTIONS: NextFrameOptions = {};
  *
  * @example
  * const gen = new TestPatternGenerator({ width: 1280, height: 720, label: 'front cam' });
- * const frame = gen.next(); // { data, width, height, counter: 0, timestampMs: Date.now() }
+ * const frame = gen.next(); // { data, width, height, counter: 0, sequence: 0, timestampMs: Date.now(), monotonicMs: performance.now() }
  */
 export class TestPatternGenerator {
   /** Frame width in pixels. */
@@ -110,8 +120,10 @@ export class TestPatternGenerator {
         width,
         height,
         counter: 0,
-        // a non-small-integer initial value makes V8 store this field as an unboxed double
+        sequence: 0,
+        // a non-small-integer initial value makes V8 store these fields as unboxed doubles
         timestampMs: Number.NaN,
+        monotonicMs: Number.NaN,
       });
     }
     this.#clockCodes = textToGlyphCodes('00000000 00:00:00.000Z');
@@ -153,7 +165,9 @@ export class TestPatternGenerator {
       counter,
     );
     frame.counter = counter;
+    frame.sequence = counter;
     frame.timestampMs = timestampMs;
+    frame.monotonicMs = options.monotonicMs ?? monotonicNow();
     return frame;
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { RawVideoFrame } from '@robocam/types';
 import fc from 'fast-check';
 import {
   FONT_CHARACTERS,
@@ -142,6 +143,16 @@ describe('frames and pool', () => {
     expect(gen.next({ counter: 1000 }).counter).toBe(1000);
     expect(gen.next().counter).toBe(1001);
     expect(gen.nextCounter).toBe(1002);
+  });
+
+  it('is a RawVideoFrame: sequence is the counter, monotonicMs on performance.now()’s timeline', () => {
+    const gen = new TestPatternGenerator({ width: 320, height: 240 });
+    const before = performance.now();
+    const frame: RawVideoFrame = gen.next({ counter: 7 });
+    expect(frame.sequence).toBe(7);
+    expect(frame.monotonicMs).toBeGreaterThanOrEqual(before);
+    expect(frame.monotonicMs).toBeLessThanOrEqual(performance.now());
+    expect(gen.next({ monotonicMs: 1234.5 })).toMatchObject({ sequence: 8, monotonicMs: 1234.5 });
   });
 
   it('reuses the same buffers and frame objects round-robin (no new buffers after warm-up)', () => {

@@ -17,8 +17,8 @@ import {
   listDevices,
   openCamera,
   type CameraStatus,
+  type RawVideoFrame,
   type V4l2CameraSettings,
-  type V4l2Frame,
 } from '../../src/index.js';
 
 const VIVID_OPTS = process.env.V4L2VM_VIVID_OPTS ?? 'n_devs=2 node_types=0x20001,0x1';
@@ -51,7 +51,7 @@ function until(predicate: () => boolean, timeoutMs: number, what: string): Promi
 }
 
 interface Recorder {
-  frames: { frame: V4l2Frame; receivedAt: number; bytes: Uint8Array }[];
+  frames: { frame: RawVideoFrame; receivedAt: number; bytes: Uint8Array }[];
   statuses: { status: CameraStatus; detail: string | undefined; at: number }[];
 }
 
@@ -256,7 +256,7 @@ describe('typed errors', () => {
       code?: string;
       message?: string;
     };
-    expect(reported).toMatchObject({ name: 'PermissionDeniedError', code: 'PERMISSION_DENIED' });
+    expect(reported).toMatchObject({ name: 'PermissionDeniedError', code: 'permission-denied' });
     expect(reported.message).toContain('add the user to the video group: sudo usermod -aG video $USER');
     expect(reported.message).toContain('--group-add video');
   });
