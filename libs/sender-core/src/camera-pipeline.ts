@@ -80,7 +80,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   readonly #settings: CameraPipelineSettings;
   readonly #logger: Logger;
   /** Sinks, and whether each still waits for its first keyframe. */
-  readonly #sinks = new Map<RtpSink, { awaitingKeyframe: boolean }>();
+  readonly #sinks = new Map<RtpSink, { awaitingKeyframe: boolean; attachedAt: number }>();
   readonly #keyframes: KeyframeScheduler;
   #users = 0;
   #encoder: VideoEncoder | undefined;
@@ -185,7 +185,7 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
   /** Starts sending this camera's packets to `sink`, beginning with a fresh keyframe. */
   attach(sink: RtpSink): void {
     // Delta frames before the first keyframe are undecodable to a new viewer: skip them.
-    this.#sinks.set(sink, { awaitingKeyframe: true });
+    this.#sinks.set(sink, { awaitingKeyframe: true, attachedAt: performance.now() });
     this.#keyframes.request('join');
   }
 
@@ -346,6 +346,15 @@ export class CameraPipeline extends (EventEmitter as new () => TypedEmitterModul
       if (state.awaitingKeyframe) {
         if (!output.keyframe) continue;
         state.awaitingKeyframe = false;
+        // The join's share of the time to first frame (see bench/ttff.mjs).
+        this.#logger.debug(
+          {
+            sinceAttachMs: Math.round(performance.now() - state.attachedAt),
+            encodeMs: Math.round(output.encodeMs),
+            bytes: output.data.length,
+          },
+          'first keyframe to a new viewer',
+        );
       }
       for (const packet of packets) sink.sendRtp(packet);
       this.#counters.packetsSent += packets.length;

@@ -98,6 +98,9 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
   #lastRtcpAt = 0;
   readonly #counters = { packetsSent: 0, bytesSent: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0 };
   readonly #rtpSenders: RTCRtpSender[] = [];
+  /** When the offer arrived (performance.now()): the origin of the debug-level set-up timeline. */
+  readonly #createdAt = performance.now();
+  #firstPacketSent = false;
 
   constructor(settings: ViewerSessionSettings) {
     super();
@@ -121,6 +124,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     const { cameras, peer } = this.#settings;
     await Promise.all(cameras.map((camera) => camera.acquire()));
     this.#acquired = true;
+    this.#trace('cameras acquired');
     if (this.#closed) throw new SenderError('session-closed', 'session closed while negotiating');
 
     const useIceLite = (peer.iceServers ?? []).length === 0;
@@ -137,6 +141,9 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     this.#pc = pc;
     pc.connectionStateChange.subscribe((state) => {
       this.#onConnectionState(state);
+    });
+    pc.iceConnectionStateChange.subscribe((state) => {
+      this.#trace(`ICE ${state}`);
     });
 
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
@@ -155,7 +162,9 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     });
     for (const transceiver of transceivers) this.#watchFeedback(transceiver, camerasBySsrc);
     await pc.setLocalDescription(await pc.createAnswer());
+    this.#trace('answer created');
     await waitForGathering(pc, 3000);
+    this.#trace('candidates gathered');
     const sdp = pc.localDescription?.sdp;
     if (sdp === undefined) throw new SenderError('negotiation-failed', 'no local description');
     if (!/\ba=rtpmap:\d+ (VP8|H264)\/90000/i.test(sdp)) {
@@ -240,7 +249,7 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
   }
 
   #onConnectionState(state: string): void {
-    this.#logger.debug({ state }, 'peer connection state');
+    this.#trace(`peer connection ${state}`);
     if (state === 'connected' && this.#sinks.length === 0) {
       clearTimeout(this.#connectTimer);
       this.#attachSinks();
@@ -249,6 +258,11 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     } else if (state === 'failed' || state === 'closed') {
       void this.close(`peer connection ${state}`);
     }
+  }
+
+  /** A debug-level step of the set-up timeline, in ms since the offer arrived (see bench/ttff.mjs). */
+  #trace(step: string): void {
+    this.#logger.debug({ sinceOfferMs: Math.round(performance.now() - this.#createdAt) }, step);
   }
 
   #watchSilence(): void {
@@ -271,6 +285,10 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
       const rtpSender = transceiver.sender;
       const sink: RtpSink = {
         sendRtp: (packet: RtpPacket) => {
+          if (!this.#firstPacketSent) {
+            this.#firstPacketSent = true;
+            this.#trace('first packet sent');
+          }
           this.#counters.packetsSent += 1;
           this.#counters.bytesSent += packet.payload.length;
           rtpSender.sendRtp(packet).catch((error: unknown) => {
