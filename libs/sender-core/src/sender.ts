@@ -11,6 +11,7 @@ import {
 import { isRecoverableError, V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
 import type { BackoffSettings } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
+import { RTCDtlsTransport } from 'werift';
 import { CameraPipeline, type CameraStats } from './camera-pipeline.js';
 import type { EncoderPreference, VideoCodec } from './encoder.js';
 import { ConfigurationError, InvalidStateError } from './errors.js';
@@ -174,6 +175,11 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
    */
   async start(): Promise<void> {
     if (this.#closed) throw new InvalidStateError('sender is closed');
+    // werift makes one DTLS certificate per process, on the first peer connection: make it now,
+    // not while the first viewer waits (part of that viewer's 0.5–1.3 s answer; bench/ttff.mjs).
+    RTCDtlsTransport.SetupCertificate().catch((error: unknown) => {
+      this.#logger.warn({ err: String(error) }, 'DTLS certificate not made in advance');
+    });
     await Promise.all(
       this.#v4l2Cameras.map(async (camera) => {
         try {

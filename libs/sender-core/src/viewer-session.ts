@@ -121,12 +121,41 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
 
   /** Applies the viewer's offer and returns the answer SDP, with all local candidates in it. */
   async answer(offerSdp: string): Promise<string> {
-    const { cameras, peer } = this.#settings;
-    await Promise.all(cameras.map((camera) => camera.acquire()));
-    this.#acquired = true;
-    this.#trace('cameras acquired');
-    if (this.#closed) throw new SenderError('session-closed', 'session closed while negotiating');
+    const { cameras } = this.#settings;
+    // The cameras start (encoder open: 6–20 ms for VP8 720p here) while the peer connection is
+    // set up, not before it: the answer still waits for both, so a camera that cannot start still
+    // refuses the offer. H.264 waits first when its SDP profile-level-id (from the encoder's SPS)
+    // is not known yet.
+    const acquired = Promise.all(cameras.map((camera) => camera.acquire())).then(() => {
+      this.#acquired = true;
+      this.#trace('cameras acquired');
+    });
+    // Handled here at once: a camera may fail while the peer connection is still being set up.
+    acquired.catch(() => undefined);
+    if (
+      this.#settings.codec === 'h264' &&
+      cameras.some((camera) => camera.h264ProfileLevelId === undefined)
+    ) {
+      await acquired;
+    }
+    try {
+      this.#throwIfClosed();
+      const sdp = await this.#negotiate(offerSdp);
+      await acquired;
+      this.#throwIfClosed();
+      return sdp;
+    } finally {
+      // Settle before the caller closes the session on an error, so that close() releases them.
+      await acquired.catch(() => undefined);
+    }
+  }
 
+  #throwIfClosed(): void {
+    if (this.#closed) throw new SenderError('session-closed', 'session closed while negotiating');
+  }
+
+  async #negotiate(offerSdp: string): Promise<string> {
+    const { cameras, peer } = this.#settings;
     const useIceLite = (peer.iceServers ?? []).length === 0;
     const pc = new RTCPeerConnection({
       iceLite: useIceLite,
@@ -161,6 +190,12 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
       camerasBySsrc.set(transceiver.sender.ssrc, cameras[index] as CameraPipeline);
     });
     for (const transceiver of transceivers) this.#watchFeedback(transceiver, camerasBySsrc);
+    // Be the DTLS server (a=setup:passive) unless the offer insists on it: the browser's
+    // ClientHello then leaves as soon as ICE connects. As DTLS client werift 0.25 sleeps 100 ms
+    // before its ClientHello (RTCDtlsTransport.start): ICE connected → connected took ~110 ms.
+    if (!/^a=setup:passive/m.test(offerSdp)) {
+      for (const transceiver of transceivers) transceiver.dtlsTransport.role = 'server';
+    }
     await pc.setLocalDescription(await pc.createAnswer());
     this.#trace('answer created');
     await waitForGathering(pc, 3000);
