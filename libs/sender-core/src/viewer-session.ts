@@ -192,7 +192,8 @@ export class ViewerSession extends (EventEmitter as new () => TypedEmitterModule
     for (const transceiver of transceivers) this.#watchFeedback(transceiver, camerasBySsrc);
     // Be the DTLS server (a=setup:passive) unless the offer insists on it: the browser's
     // ClientHello then leaves as soon as ICE connects. As DTLS client werift 0.25 sleeps 100 ms
-    // before its ClientHello (RTCDtlsTransport.start): ICE connected → connected took ~110 ms.
+    // before its ClientHello (RTCDtlsTransport.start): ICE connected → connected took ~110 ms,
+    // as server 11–12 ms (p50, Chromium on loopback, bench/ttff.mjs).
     if (!/^a=setup:passive/m.test(offerSdp)) {
       for (const transceiver of transceivers) transceiver.dtlsTransport.role = 'server';
     }
