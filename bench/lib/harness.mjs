@@ -31,8 +31,9 @@ export function requireBuilt() {
   }
 }
 
-export function startApp(app, env, nodeArgs = []) {
-  const child = spawn(process.execPath, [...nodeArgs, resolve(root, `apps/${app}/dist/main.js`)], {
+/** Starts `apps/<app>/dist/main.js` of `appRoot` (default this checkout; bench/ttff.mjs passes a snapshot). */
+export function startApp(app, env, nodeArgs = [], appRoot = root) {
+  const child = spawn(process.execPath, [...nodeArgs, resolve(appRoot, `apps/${app}/dist/main.js`)], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -62,18 +63,23 @@ export function argument(args, name) {
 /**
  * The signaling server and the sender app (from their dist/) on loopback, `signalPort` for
  * signaling and the next port for the sender's health endpoint; resolves once the sender is
- * registered. `stats()` reads the sender's /stats, `stop()` ends both.
+ * registered (apps of `appRoot`, default this checkout). `stats()` reads the sender's /stats, `stop()` ends both.
  */
-export async function startStack({ signalPort, cameras, senderEnv = {} }) {
+export async function startStack({ signalPort, cameras, senderEnv = {}, appRoot = root }) {
   const healthUrl = `http://127.0.0.1:${signalPort + 1}`;
   const signalingUrl = `ws://127.0.0.1:${signalPort}`;
-  const signal = startApp('signal', { PORT: String(signalPort), HOST: '127.0.0.1' });
-  const sender = startApp('sender', {
-    SIGNALING_URL: signalingUrl,
-    HEALTH_PORT: String(signalPort + 1),
-    CAMERAS: cameras,
-    ...senderEnv,
-  });
+  const signal = startApp('signal', { PORT: String(signalPort), HOST: '127.0.0.1' }, [], appRoot);
+  const sender = startApp(
+    'sender',
+    {
+      SIGNALING_URL: signalingUrl,
+      HEALTH_PORT: String(signalPort + 1),
+      CAMERAS: cameras,
+      ...senderEnv,
+    },
+    [],
+    appRoot,
+  );
   const stop = async () => {
     await sender.stop();
     await signal.stop();

@@ -22,6 +22,7 @@ import {
   type VideoCodec,
 } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
+import { RTCDtlsTransport } from 'werift';
 import { nameCameras, type NamedCameraSpec } from './camera-list.js';
 import { CameraPipeline, type SenderCamera, type CameraStats } from './camera-pipeline.js';
 import type { EncoderPreference } from './encoder/index.js';
@@ -223,6 +224,11 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
    */
   async start(): Promise<void> {
     if (this.closed) throw new InvalidStateError('sender is closed');
+    // werift makes one DTLS certificate per process, on the first peer connection: make it now,
+    // not while the first viewer waits (part of that viewer's 0.5–1.3 s answer; bench/ttff.mjs).
+    RTCDtlsTransport.SetupCertificate().catch((error: unknown) => {
+      this.#logger.warn({ err: String(error) }, 'DTLS certificate not made in advance');
+    });
     await Promise.all(
       this.#v4l2Cameras.map(async (camera) => {
         try {

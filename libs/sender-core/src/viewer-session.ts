@@ -143,6 +143,9 @@ export class ViewerSession
   #lastRtcpAt = 0;
   readonly #counters = { packetsSent: 0, bytesSent: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0 };
   readonly #rtpSenders: RTCRtpSender[] = [];
+  /** When the offer arrived (performance.now()): the origin of the debug-level set-up timeline. */
+  readonly #createdAt = performance.now();
+  #firstPacketSent = false;
 
   constructor(settings: ViewerSessionSettings) {
     super();
@@ -173,14 +176,42 @@ export class ViewerSession
    * when a camera cannot start: the cameras that did start are released again).
    */
   async answer(offerSdp: string): Promise<string> {
-    const { cameras, peer } = this.#settings;
-    await this.#acquireCameras(cameras);
-    if (this.closed) {
-      // close() ran while the cameras started: what it could not release yet is released here.
-      await this.#releaseCameras();
-      throw new InvalidStateError('session closed while negotiating');
+    const { cameras } = this.#settings;
+    // The cameras start (encoder open: 6–20 ms for VP8 720p here) while the peer connection is
+    // set up, not before it: the answer still waits for both, so a camera that cannot start still
+    // refuses the offer (and the ones that did start are released). H.264 waits first when its SDP
+    // profile-level-id (from the encoder's SPS) is not known yet.
+    const acquired = this.#acquireCameras(cameras).then(() => {
+      this.#trace('cameras acquired');
+    });
+    // Handled here at once: a camera may fail while the peer connection is still being set up.
+    acquired.catch(() => undefined);
+    if (
+      this.#settings.codec === 'h264' &&
+      cameras.some((camera) => camera.h264ProfileLevelId === undefined)
+    ) {
+      await acquired;
     }
+    try {
+      this.#throwIfClosed();
+      const sdp = await this.#negotiate(offerSdp);
+      await acquired;
+      this.#throwIfClosed();
+      return sdp;
+    } finally {
+      // Settle before the caller closes the session on an error, so that close() releases them;
+      // if close() already ran while the cameras started, release what it could not.
+      await acquired.catch(() => undefined);
+      if (this.closed) await this.#releaseCameras();
+    }
+  }
 
+  #throwIfClosed(): void {
+    if (this.closed) throw new InvalidStateError('session closed while negotiating');
+  }
+
+  async #negotiate(offerSdp: string): Promise<string> {
+    const { cameras, peer } = this.#settings;
     const useIceLite = (peer.iceServers ?? []).length === 0;
     const pc = new RTCPeerConnection({
       iceLite: useIceLite,
@@ -195,6 +226,9 @@ export class ViewerSession
     this.#pc = pc;
     pc.connectionStateChange.subscribe((state) => {
       this.#onConnectionState(state);
+    });
+    pc.iceConnectionStateChange.subscribe((state) => {
+      this.#trace(`ICE ${state}`);
     });
 
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
@@ -212,8 +246,17 @@ export class ViewerSession
       camerasBySsrc.set(transceiver.sender.ssrc, cameras[index] as CameraPipeline);
     });
     for (const transceiver of transceivers) this.#watchFeedback(transceiver, camerasBySsrc);
+    // Be the DTLS server (a=setup:passive) unless the offer insists on it: the browser's
+    // ClientHello then leaves as soon as ICE connects. As DTLS client werift 0.25 sleeps 100 ms
+    // before its ClientHello (RTCDtlsTransport.start): ICE connected → connected took ~110 ms,
+    // as server 11–12 ms (p50, Chromium on loopback, bench/ttff.mjs).
+    if (!/^a=setup:passive/m.test(offerSdp)) {
+      for (const transceiver of transceivers) transceiver.dtlsTransport.role = 'server';
+    }
     await pc.setLocalDescription(await pc.createAnswer());
+    this.#trace('answer created');
     await waitForGathering(pc, 3000);
+    this.#trace('candidates gathered');
     const sdp = pc.localDescription?.sdp;
     if (sdp === undefined) throw new NegotiationError('internal', 'no local description');
     // werift answers an offer without our codec with the offer's codecs: look for ours by name.
@@ -343,7 +386,7 @@ export class ViewerSession
   }
 
   #onConnectionState(state: string): void {
-    this.#logger.debug({ state }, 'peer connection state');
+    this.#trace(`peer connection ${state}`);
     if (state === 'connected' && this.#sinks.length === 0) {
       clearTimeout(this.#connectTimer);
       this.#attachSinks();
@@ -352,6 +395,11 @@ export class ViewerSession
     } else if (state === 'failed' || state === 'closed') {
       void this.#closeFor('peer-failed', `peer connection ${state}`);
     }
+  }
+
+  /** A debug-level step of the set-up timeline, in ms since the offer arrived (see bench/ttff.mjs). */
+  #trace(step: string): void {
+    this.#logger.debug({ sinceOfferMs: Math.round(performance.now() - this.#createdAt) }, step);
   }
 
   #watchSilence(): void {
@@ -375,6 +423,10 @@ export class ViewerSession
       const rtpSender = transceiver.sender;
       const sink: RtpSink = {
         sendRtp: (packet: RtpPacket) => {
+          if (!this.#firstPacketSent) {
+            this.#firstPacketSent = true;
+            this.#trace('first packet sent');
+          }
           this.#counters.packetsSent += 1;
           this.#counters.bytesSent += packet.payload.length;
           rtpSender.sendRtp(packet).catch((error: unknown) => {

@@ -31,8 +31,9 @@ afterAll(async () => {
   await server.close();
 });
 
-async function whepClient(): Promise<{
+async function whepClient(editOffer: (sdp: string) => string = (sdp) => sdp): Promise<{
   pc: RTCPeerConnection;
+  answer: string;
   location: string;
   etag: string;
   packets: () => number;
@@ -55,10 +56,11 @@ async function whepClient(): Promise<{
   const response = await fetch(`${base}/whep`, {
     method: 'POST',
     headers: { 'content-type': 'application/sdp' },
-    body: pc.localDescription!.sdp,
+    body: editOffer(pc.localDescription!.sdp),
   });
   expect(response.status).toBe(201);
-  await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  const answer = await response.text();
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('WHEP client did not connect')), 10_000);
     pc.connectionStateChange.subscribe((state) => {
@@ -70,6 +72,7 @@ async function whepClient(): Promise<{
   });
   return {
     pc,
+    answer,
     location: response.headers.get('location')!,
     etag: response.headers.get('etag')!,
     packets: () => packets,
@@ -107,6 +110,19 @@ describe('WHEP with the real sender', () => {
     expect((await fetch(`${base}${second.location}`, { method: 'DELETE' })).status).toBe(200);
     await waitFor(() => sender.sessions.size === 0, 3000, 'sessions to end');
     await waitFor(() => !sender.cameras.get('testpattern')!.running, 3000, 'encoder to stop');
+  });
+
+  it('takes the DTLS server role unless the offer takes it, and streams either way', async () => {
+    // As server the sender waits for the viewer's ClientHello; werift as client would first
+    // sleep 100 ms (see ViewerSession.answer).
+    const actpass = await whepClient();
+    expect(actpass.answer).toMatch(/^a=setup:passive/m);
+    const passive = await whepClient((sdp) => sdp.replace(/^a=setup:actpass/gm, 'a=setup:passive'));
+    expect(passive.answer).toMatch(/^a=setup:active/m);
+    for (const client of [actpass, passive]) {
+      await waitFor(() => client.keyframes() > 0, 3000, 'a keyframe');
+      await fetch(`${base}${client.location}`, { method: 'DELETE' });
+    }
   });
 
   it('restarts ICE on the running session through PATCH', async () => {
