@@ -129,7 +129,9 @@ export class KeyframePolicy {
         at < last + this.#minRequestIntervalMs;
       if (!deferred) {
         this.#pending = undefined;
-        return pending;
+        // The encoder's first frame is a keyframe anyway: a join that asks for it (the first
+        // viewer, whose frame was held until it attached) counts as the first keyframe.
+        return pending === 'join' && last === undefined ? 'first' : pending;
       }
     }
     // Periodic: due within half a frame of the interval, so a 10 s interval at 30 fps is not 10.03 s.

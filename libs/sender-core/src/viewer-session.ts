@@ -198,6 +198,13 @@ export class ViewerSession
       await acquired;
       this.#throwIfClosed();
       return sdp;
+    } catch (error) {
+      // A camera that cannot start is the refusal to report, whatever the offer did meanwhile.
+      const cameraError = await acquired.then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      throw cameraError ?? error;
     } finally {
       // Settle before the caller closes the session on an error, so that close() releases them;
       // if close() already ran while the cameras started, release what it could not.

@@ -51,6 +51,8 @@ describe('CameraPipeline bitrate', () => {
       expect(thrown).toBeInstanceOf(InvalidEncoderSettingsError);
       expect(thrown).toMatchObject({ code: 'invalid-encoder-settings' });
       await p.acquire();
+      // Frames are encoded only while a viewer is attached (until then the latest one is held).
+      p.attach({ sendRtp: () => undefined });
       await encodedFrames(p, 3);
       expect(p.stats().bitrateKbps).toBeGreaterThan(0);
       await p.release();
@@ -63,6 +65,8 @@ describe('CameraPipeline keyframes', () => {
     const p = pipeline({ bitrateKbps: 2000, keyframeIntervalSec: 0 });
     const packets: RtpPacket[] = [];
     await p.acquire();
+    // The first viewer's keyframe is the encoder's first frame ('first'); a second viewer joins.
+    p.attach({ sendRtp: () => undefined });
     await encodedFrames(p, 3);
     p.attach({ sendRtp: (packet) => packets.push(packet) });
     await encodedFrames(p, 3);

@@ -90,6 +90,8 @@ describe('KeyframePolicy', () => {
 
   it('attributes a forced keyframe to its reason even when the encoder outputs it a frame late', () => {
     const p = new KeyframePolicy({ intervalSec: 0 });
+    expect(p.forFrame(67)).toBeUndefined();
+    expect(p.encoded({ keyframe: true, keyframeCause: 'start', monotonicMs: 67 })).toBe('first');
     p.request('join');
     expect(p.forFrame(100)).toBe('join');
     expect(p.forFrame(133)).toBeUndefined();
@@ -97,6 +99,16 @@ describe('KeyframePolicy', () => {
     expect(p.encoded({ keyframe: true, keyframeCause: 'forced', monotonicMs: 100 })).toBe('join');
     expect(p.encoded({ keyframe: false, monotonicMs: 133 })).toBeUndefined();
     expect(p.produced.join).toBe(1);
+  });
+
+  it("counts the first viewer's join on the encoder's first frame as the first keyframe", () => {
+    const p = new KeyframePolicy({ intervalSec: 0 });
+    p.request('join');
+    expect(p.forFrame(100)).toBe('first');
+    expect(p.encoded({ keyframe: true, keyframeCause: 'forced', monotonicMs: 100 })).toBe('first');
+    p.request('join');
+    expect(p.forFrame(133)).toBe('join');
+    expect(p.produced).toMatchObject({ first: 1, join: 0 });
   });
 
   it('forgets pending requests on reset', () => {
