@@ -173,3 +173,37 @@ export function keyframeWithParamSets(
   }
   return { data: known ? Buffer.concat([known, accessUnit]) : accessUnit, carried };
 }
+
+/**
+ * The profile-level-id to declare for several H.264 streams that share one payload type (the
+ * tracks of one multi-camera session: bundled m-sections may not give one payload type different
+ * codec parameters, Chromium refuses such an answer as a "codec collision"). The level is an upper
+ * bound of what a stream uses (RFC 6184 §8.1), so the highest level covers every track; the
+ * profile is the first stream's. `undefined` for an empty list. `mixedProfiles` tells the caller
+ * that the streams' profiles differ (not one encoder implementation), which one id cannot express.
+ */
+export function sessionProfileLevelId(
+  ids: readonly string[],
+): { profileLevelId: string; mixedProfiles: boolean } | undefined {
+  const valid = ids.filter((id) => /^[0-9a-f]{6}$/i.test(id)).map((id) => id.toLowerCase());
+  const first = valid[0];
+  if (first === undefined) return undefined;
+  const level = Math.max(...valid.map((id) => parseInt(id.slice(4, 6), 16)));
+  const mixedProfiles = valid.some((id) => id.slice(0, 4) !== first.slice(0, 4));
+  return { profileLevelId: `${first.slice(0, 4)}${level.toString(16).padStart(2, '0')}`, mixedProfiles };
+}
+
+/**
+ * Rewrites the level of every H.264 `profile-level-id` in an answer whose fmtp line allows level
+ * asymmetry (RFC 6184 §8.2.2: then the level describes what the answerer sends), keeping the
+ * profile the offer chose. werift echoes the offer's fmtp (Chromium: level 3.1, `…1f`), which
+ * under-declares a 1080p or 60 fps stream.
+ */
+export function withH264Level(sdp: string, levelIdc: number): string {
+  const level = levelIdc.toString(16).padStart(2, '0');
+  return sdp.replace(/^(a=fmtp:\d+ [^\r\n]*)$/gm, (line) =>
+    /level-asymmetry-allowed=1/.test(line)
+      ? line.replace(/profile-level-id=([0-9a-f]{4})[0-9a-f]{2}/i, `profile-level-id=$1${level}`)
+      : line,
+  );
+}

@@ -24,6 +24,7 @@ import {
 } from 'werift';
 import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
 import { NegotiationError } from './errors.js';
+import { sessionProfileLevelId, withH264Level } from './h264.js';
 
 /** How viewer peer connections reach the network. */
 export interface PeerSettings {
@@ -276,7 +277,7 @@ export class ViewerSession
       if (pc.connectionState === 'connected') return;
       void this.#closeFor('connect-timeout', `not connected after ${connectTimeoutMs} ms`);
     }, connectTimeoutMs);
-    return sdp;
+    return this.#declareH264Level(sdp);
   }
 
   /**
@@ -296,7 +297,7 @@ export class ViewerSession
     await waitForGathering(pc, 3000);
     const sdp = pc.localDescription?.sdp;
     if (sdp === undefined) throw new NegotiationError('internal', 'no local description');
-    return sdp;
+    return this.#declareH264Level(sdp);
   }
 
   /** Adds a trickled remote candidate (null = end of candidates). */
@@ -481,6 +482,34 @@ export class ViewerSession
     transceiver.receiver.onRtcp.subscribe(onRtcp);
   }
 
+  /** The profile and highest level of the session's H.264 cameras (undefined before they encode). */
+  #sessionProfileLevelId(): { profileLevelId: string; mixedProfiles: boolean } | undefined {
+    const known = this.cameras.flatMap((camera) =>
+      camera.h264ProfileLevelId === undefined ? [] : [camera.h264ProfileLevelId],
+    );
+    const session = sessionProfileLevelId(known);
+    if (session?.mixedProfiles === true) {
+      this.#logger.warn(
+        { profileLevelIds: known, declared: session.profileLevelId },
+        'the cameras of this session encode different H.264 profiles; one is declared for all',
+      );
+    }
+    return session;
+  }
+
+  /**
+   * The answer's H.264 level: the highest among the session's cameras (a level is an upper bound
+   * of a stream, RFC 6184 §8.1), in every m-section alike (bundled m-sections share one payload
+   * type; Chromium refuses different parameters for it). Before, the offer's level was echoed
+   * (3.1 from Chromium) whatever the cameras sent.
+   */
+  #declareH264Level(sdp: string): string {
+    if (this.#settings.codec !== 'h264') return sdp;
+    const session = this.#sessionProfileLevelId();
+    if (session === undefined) return sdp;
+    return withH264Level(sdp, parseInt(session.profileLevelId.slice(4, 6), 16));
+  }
+
   #codecParameters(): RTCRtpCodecParameters {
     const rtcpFeedback = [
       { type: 'nack' },
@@ -495,7 +524,10 @@ export class ViewerSession
         rtcpFeedback,
       });
     }
-    const profileLevelId = this.cameras[0]?.h264ProfileLevelId ?? '42e01f';
+    // werift matches this against the offered H.264 variants by profile (the level is rewritten
+    // in the answer, see #declareH264Level): one profile for every track of the session.
+    const session = this.#sessionProfileLevelId();
+    const profileLevelId = session?.profileLevelId ?? '42e01f';
     return new RTCRtpCodecParameters({
       mimeType: 'video/H264',
       clockRate: RTP_VIDEO_CLOCK_RATE_HZ,
