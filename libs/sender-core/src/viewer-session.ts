@@ -3,7 +3,6 @@ import type { ByeCode, IceCandidate } from '@robocam/protocol';
 import {
   CloseOnce,
   InvalidStateError,
-  RTP_VIDEO_CLOCK_RATE_HZ,
   errorMessage,
   silentLogger,
   type CloseInfo,
@@ -13,7 +12,6 @@ import {
 import type * as TypedEmitterModule from 'typed-emitter';
 import {
   RTCPeerConnection,
-  RTCRtpCodecParameters,
   RtcpPayloadSpecificFeedback,
   RtcpTransportLayerFeedback,
   type RTCIceServer,
@@ -24,7 +22,7 @@ import {
 } from 'werift';
 import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
 import { NegotiationError } from './errors.js';
-import { sessionProfileLevelId, withH264Level } from './h264.js';
+import { declareH264Level, videoCodecParameters, waitForGathering } from './peer-codecs.js';
 
 /** How viewer peer connections reach the network. */
 export interface PeerSettings {
@@ -224,7 +222,7 @@ export class ViewerSession
     const pc = new RTCPeerConnection({
       iceLite: useIceLite,
       iceServers: peer.iceServers ?? [],
-      codecs: { video: [this.#codecParameters()] },
+      codecs: { video: [videoCodecParameters(this.#settings.codec, this.cameras, this.#logger)] },
       iceUseIpv6: peer.ipv6 ?? false,
       ...(peer.icePortRange === undefined ? {} : { icePortRange: peer.icePortRange }),
       ...(peer.announcedAddresses === undefined
@@ -277,7 +275,7 @@ export class ViewerSession
       if (pc.connectionState === 'connected') return;
       void this.#closeFor('connect-timeout', `not connected after ${connectTimeoutMs} ms`);
     }, connectTimeoutMs);
-    return this.#declareH264Level(sdp);
+    return declareH264Level(sdp, this.#settings.codec, this.cameras, this.#logger);
   }
 
   /**
@@ -297,7 +295,7 @@ export class ViewerSession
     await waitForGathering(pc, 3000);
     const sdp = pc.localDescription?.sdp;
     if (sdp === undefined) throw new NegotiationError('internal', 'no local description');
-    return this.#declareH264Level(sdp);
+    return declareH264Level(sdp, this.#settings.codec, this.cameras, this.#logger);
   }
 
   /** Adds a trickled remote candidate (null = end of candidates). */
@@ -481,76 +479,4 @@ export class ViewerSession
     transceiver.sender.onRtcp.subscribe(onRtcp);
     transceiver.receiver.onRtcp.subscribe(onRtcp);
   }
-
-  /** The profile and highest level of the session's H.264 cameras (undefined before they encode). */
-  #sessionProfileLevelId(): { profileLevelId: string; mixedProfiles: boolean } | undefined {
-    const known = this.cameras.flatMap((camera) =>
-      camera.h264ProfileLevelId === undefined ? [] : [camera.h264ProfileLevelId],
-    );
-    const session = sessionProfileLevelId(known);
-    if (session?.mixedProfiles === true) {
-      this.#logger.warn(
-        { profileLevelIds: known, declared: session.profileLevelId },
-        'the cameras of this session encode different H.264 profiles; one is declared for all',
-      );
-    }
-    return session;
-  }
-
-  /**
-   * The answer's H.264 level: the highest among the session's cameras (a level is an upper bound
-   * of a stream, RFC 6184 §8.1), in every m-section alike (bundled m-sections share one payload
-   * type; Chromium refuses different parameters for it). Before, the offer's level was echoed
-   * (3.1 from Chromium) whatever the cameras sent.
-   */
-  #declareH264Level(sdp: string): string {
-    if (this.#settings.codec !== 'h264') return sdp;
-    const session = this.#sessionProfileLevelId();
-    if (session === undefined) return sdp;
-    return withH264Level(sdp, parseInt(session.profileLevelId.slice(4, 6), 16));
-  }
-
-  #codecParameters(): RTCRtpCodecParameters {
-    const rtcpFeedback = [
-      { type: 'nack' },
-      { type: 'nack', parameter: 'pli' },
-      { type: 'ccm', parameter: 'fir' },
-    ];
-    if (this.#settings.codec === 'vp8') {
-      return new RTCRtpCodecParameters({
-        mimeType: 'video/VP8',
-        clockRate: RTP_VIDEO_CLOCK_RATE_HZ,
-        payloadType: 96,
-        rtcpFeedback,
-      });
-    }
-    // werift matches this against the offered H.264 variants by profile (the level is rewritten
-    // in the answer, see #declareH264Level): one profile for every track of the session.
-    const session = this.#sessionProfileLevelId();
-    const profileLevelId = session?.profileLevelId ?? '42e01f';
-    return new RTCRtpCodecParameters({
-      mimeType: 'video/H264',
-      clockRate: RTP_VIDEO_CLOCK_RATE_HZ,
-      payloadType: 102,
-      rtcpFeedback,
-      parameters: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profileLevelId}`,
-    });
-  }
-}
-
-/** Host candidates (ICE-lite) gather in well under 100 ms; STUN/TURN may take longer. */
-function waitForGathering(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      subscription.unSubscribe();
-      resolve();
-    }, timeoutMs);
-    const subscription = pc.iceGatheringStateChange.subscribe((state) => {
-      if (state !== 'complete') return;
-      clearTimeout(timer);
-      subscription.unSubscribe();
-      resolve();
-    });
-  });
 }
