@@ -1,3 +1,4 @@
+import { RobocamError } from '@robocam/types';
 import { z } from 'zod';
 
 /** pino's levels, accepted by `LOG_LEVEL`: `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`. */
@@ -20,9 +21,16 @@ export const listSchema = z.string().transform((value) =>
     .filter((item) => item.length > 0),
 );
 
-/** Thrown for invalid environment; the message names each bad variable and what it accepts. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+/**
+ * Thrown for invalid environment (code `invalid-configuration`); the message names each bad
+ * variable and what it accepts. {@link exitOnConfigError} turns it into exit code 2.
+ */
+export class ConfigError extends RobocamError {
+  declare readonly code: 'invalid-configuration';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('invalid-configuration', message, options);
+  }
 }
 
 /**

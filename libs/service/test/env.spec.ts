@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { RobocamError } from '@robocam/types';
 import { z } from 'zod';
 import { ConfigError, listSchema, logLevelSchema, portSchema, readEnv } from '../src/index.js';
 
@@ -52,7 +53,8 @@ describe('readEnv', () => {
       readEnv(schema, { PORT: 'eighty', LOG_LEVEL: 'loud', TOKEN: 'fine', ORIGINS: 'x' }),
     );
     expect(error.name).toBe('ConfigError');
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(RobocamError);
+    expect(error.code).toBe('invalid-configuration');
     expect(error.message.split('\n')).toEqual([
       'invalid configuration:',
       '  PORT="eighty": Invalid input: expected number, received NaN',
