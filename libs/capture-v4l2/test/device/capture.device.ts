@@ -365,8 +365,10 @@ describe('loss and recovery', () => {
     const streaming = camera({ device: '/dev/video0', width: 640, height: 360 });
     const recorder = record(streaming);
     const unplug = { done: false, error: '', lostEventAt: 0 };
-    streaming.on('status', (status) => {
-      if (status !== 'lost' || unplug.done) return;
+    streaming.on('status', (status, detail) => {
+      // Under emulation (TCG) the 2 s stall check may report 'lost' first, with the device still
+      // open: wait for the loss that closed the session (its detail names the error, not a stall).
+      if (status !== 'lost' || unplug.done || (detail?.includes('stalled') ?? false)) return;
       unplug.lostEventAt = performance.now();
       // The session was closed before 'lost' was emitted: nothing holds vivid now. Unplug
       // synchronously, before the first reopen attempt (250 ms later) can hold it again.
@@ -386,7 +388,10 @@ describe('loss and recovery', () => {
     v4l2Ctl('-d', '/dev/video0', '-c', 'disconnect=1');
     await until(() => streaming.status === 'lost', 30_000, 'status lost');
     expect(unplug.lostEventAt).toBeGreaterThanOrEqual(disconnectedAt);
-    expect(unplug).toMatchObject({ done: true });
+    if (!unplug.done) {
+      const statuses = recorder.statuses.map(({ status, detail }) => `${status}: ${detail ?? ''}`);
+      throw new Error(`modprobe -r vivid kept failing (${unplug.error}); statuses: ${statuses.join(' | ')}`);
+    }
     expect(existsSync('/dev/video0')).toBe(false);
     expect(existsSync('/dev/video2')).toBe(false);
     // A camera started while its device (vivid's second camera) is absent: lost from the start, retrying.
