@@ -156,46 +156,41 @@ function fail(error: TransportFeedbackError): DecodeResult {
 }
 
 /**
- * Turns 16-bit sequence numbers into a monotonic count, taking the nearest candidate to the last
- * value seen, so reordering across the 65535 → 0 wrap is handled (RFC 3550 A.1's idea).
+ * Places values of a field that wraps every `modulus` on one continuous line: each value becomes
+ * the candidate nearest to the highest seen so far, so reordering across the wrap is handled
+ * (RFC 3550 A.1's idea).
  */
-export class SequenceUnwrapper {
-  #last: number | undefined;
+class Unwrapper {
+  #highest: number | undefined;
 
-  /** The unwrapped value of `sequence` (0..65535). */
-  unwrap(sequence: number): number {
-    if (this.#last === undefined) {
-      this.#last = sequence;
-      return sequence;
+  constructor(readonly modulus: number) {}
+
+  /** The unwrapped value of `value` (0 ≤ value < modulus). */
+  unwrap(value: number): number {
+    if (this.#highest === undefined) {
+      this.#highest = value;
+      return value;
     }
-    const lastLow = ((this.#last % 0x10000) + 0x10000) % 0x10000;
-    let delta = sequence - lastLow;
-    if (delta > 0x8000) delta -= 0x10000;
-    else if (delta < -0x8000) delta += 0x10000;
-    const value = this.#last + delta;
-    if (value > this.#last) this.#last = value;
-    return value;
+    const highestLow = ((this.#highest % this.modulus) + this.modulus) % this.modulus;
+    let delta = value - highestLow;
+    if (delta > this.modulus / 2) delta -= this.modulus;
+    else if (delta < -this.modulus / 2) delta += this.modulus;
+    const unwrapped = this.#highest + delta;
+    if (unwrapped > this.#highest) this.#highest = unwrapped;
+    return unwrapped;
   }
 }
 
-/**
- * Places each feedback's 24-bit reference time on one continuous timeline (µs), across the
- * field's wrap every ~12.4 days: the nearest candidate to the previous reference wins.
- */
-export class ReferenceTimeUnwrapper {
-  #lastUs: number | undefined;
+/** Transport-wide sequence numbers (16 bits) as a monotonic count. */
+export class SequenceUnwrapper extends Unwrapper {
+  constructor() {
+    super(0x10000);
+  }
+}
 
-  unwrap(referenceTimeUs: number): number {
-    if (this.#lastUs === undefined) {
-      this.#lastUs = referenceTimeUs;
-      return referenceTimeUs;
-    }
-    const lastLow =
-      ((this.#lastUs % REFERENCE_TIME_WRAP_US) + REFERENCE_TIME_WRAP_US) % REFERENCE_TIME_WRAP_US;
-    let delta = referenceTimeUs - lastLow;
-    if (delta > REFERENCE_TIME_WRAP_US / 2) delta -= REFERENCE_TIME_WRAP_US;
-    else if (delta < -REFERENCE_TIME_WRAP_US / 2) delta += REFERENCE_TIME_WRAP_US;
-    this.#lastUs += delta;
-    return this.#lastUs;
+/** Feedback reference times (24 bits of 64 ms, in µs) on one timeline across the ~12.4-day wrap. */
+export class ReferenceTimeUnwrapper extends Unwrapper {
+  constructor() {
+    super(REFERENCE_TIME_WRAP_US);
   }
 }
