@@ -2,7 +2,7 @@ import type { I420Layout } from './i420.js';
 import type { PatternLayout } from './pattern-layout.js';
 
 /**
- * What a {@link TestPatternGenerator} draws between the timecode strip and the text band, and
+ * What a `TestPatternGenerator` draws between the timecode strip and the text band, and
  * under the text band:
  * - `'bars'`: static SMPTE-style colour bars, castellations and PLUGE band; only a small box moves.
  *   Encoders compress it to a fraction of their target bitrate (VP8 1280×720 at 2.5 Mbit/s used
@@ -11,12 +11,12 @@ import type { PatternLayout } from './pattern-layout.js';
  *   with a rippling horizontal shear, plus sensor-like noise that changes every frame, so encoders
  *   spend about what they would on a real camera.
  *
- * Both keep the timecode strip, the label line and the clock line.
+ * Both keep the timecode strip, the moving box, the label line and the clock line.
  */
-export type TestPatternMode = 'bars' | 'busy';
+export type TestPatternKind = 'bars' | 'busy';
 
-/** Every {@link TestPatternMode}, default first. */
-export const TEST_PATTERN_MODES: readonly TestPatternMode[] = ['bars', 'busy'];
+/** Every {@link TestPatternKind}, default first. */
+export const TEST_PATTERN_KINDS: readonly TestPatternKind[] = ['bars', 'busy'];
 
 /** Frames per cycle of the horizontal / vertical pan (30 fps: 8 s and ~5.8 s). */
 const PAN_X_PERIOD = 240;
@@ -59,7 +59,7 @@ function clamp(value: number, min: number, max: number): number {
 }
 
 /**
- * The busy mode's moving scene: a "world" texture larger than the picture, rendered once, a window
+ * The busy pattern's moving scene: a "world" texture larger than the picture, rendered once, a window
  * of which is copied into every frame at an offset that follows a smooth pan path (per row pair
  * shifted by a ripple), with temporal noise added to luma from a precomputed table read at a
  * per-frame offset. Per frame that is one add per luma pixel and row copies of chroma: no

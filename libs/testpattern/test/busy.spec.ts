@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  TEST_PATTERN_MODES,
+  TEST_PATTERN_KINDS,
   TestPatternGenerator,
   decodeTimecode,
   decodeTimecodeFromLuma,
   timecodeGeometry,
 } from '../src/index.js';
-import type { I420Frame, TestPatternMode } from '../src/index.js';
+import type { I420Frame, TestPatternKind } from '../src/index.js';
 import { i420ToRgba } from './helpers.js';
 
 const T0 = 1_700_000_000_123;
@@ -43,30 +43,30 @@ function changedBlockFraction(a: I420Frame, b: I420Frame): number {
 
 /** Copies of frames `counter` and `counter + 1` (the pool reuses buffers). */
 function twoFrames(
-  mode: TestPatternMode,
+  pattern: TestPatternKind,
   width: number,
   height: number,
   counter: number,
 ): [I420Frame, I420Frame] {
-  const gen = new TestPatternGenerator({ width, height, mode });
+  const gen = new TestPatternGenerator({ width, height, pattern });
   const copy = (f: I420Frame): I420Frame => ({ ...f, data: f.data.slice() });
   const a = copy(gen.next({ timestampMs: T0, counter }));
   const b = copy(gen.next({ timestampMs: T0 + 33, counter: counter + 1 }));
   return [a, b];
 }
 
-describe('busy mode', () => {
-  it('is a mode next to the default bars', () => {
-    expect(TEST_PATTERN_MODES).toEqual(['bars', 'busy']);
-    expect(new TestPatternGenerator({ width: 320, height: 240 }).mode).toBe('bars');
-    expect(new TestPatternGenerator({ width: 320, height: 240, mode: 'busy' }).mode).toBe('busy');
+describe('busy pattern', () => {
+  it('is a pattern next to the default bars', () => {
+    expect(TEST_PATTERN_KINDS).toEqual(['bars', 'busy']);
+    expect(new TestPatternGenerator({ width: 320, height: 240 }).pattern).toBe('bars');
+    expect(new TestPatternGenerator({ width: 320, height: 240, pattern: 'busy' }).pattern).toBe('busy');
     expect(
-      () => new TestPatternGenerator({ width: 320, height: 240, mode: 'noisy' as TestPatternMode }),
+      () => new TestPatternGenerator({ width: 320, height: 240, pattern: 'noisy' as TestPatternKind }),
     ).toThrow(RangeError);
   });
 
   it.each(SIZES)('keeps the timecode strip decodable at %ix%i (Y plane and RGBA)', (width, height) => {
-    const gen = new TestPatternGenerator({ width, height, mode: 'busy' });
+    const gen = new TestPatternGenerator({ width, height, pattern: 'busy' });
     const { stripHeight } = timecodeGeometry(width, height);
     for (let i = 0; i < 40; i++) {
       const timestampMs = T0 + i * 33_337;
@@ -96,8 +96,8 @@ describe('busy mode', () => {
   });
 
   it.each(SIZES)('renders the same bytes for the same counter at %ix%i', (width, height) => {
-    const first = new TestPatternGenerator({ width, height, mode: 'busy' });
-    const second = new TestPatternGenerator({ width, height, mode: 'busy', poolSize: 1 });
+    const first = new TestPatternGenerator({ width, height, pattern: 'busy' });
+    const second = new TestPatternGenerator({ width, height, pattern: 'busy', poolSize: 1 });
     for (const counter of [0, 1, 77, 2 ** 40]) {
       const a = first.next({ timestampMs: T0, counter, monotonicMs: 0 }).data.slice();
       second.next({ timestampMs: T0 + 1, counter: counter + 5, monotonicMs: 0 });
@@ -110,9 +110,9 @@ describe('busy mode', () => {
     }
   });
 
-  it('draws the label and clock lines exactly as the bars mode does', () => {
+  it('draws the label and clock lines exactly as the bars pattern does', () => {
     const bars = new TestPatternGenerator({ width: 1280, height: 720, label: 'cam' });
-    const busy = new TestPatternGenerator({ width: 1280, height: 720, label: 'cam', mode: 'busy' });
+    const busy = new TestPatternGenerator({ width: 1280, height: 720, label: 'cam', pattern: 'busy' });
     const { textBand } = busy.layout;
     const from = textBand.y * 1280;
     const to = (textBand.y + textBand.height) * 1280;
@@ -125,7 +125,7 @@ describe('busy mode', () => {
   });
 
   it('keeps luma and chroma in limited range', () => {
-    const gen = new TestPatternGenerator({ width: 640, height: 480, mode: 'busy' });
+    const gen = new TestPatternGenerator({ width: 640, height: 480, pattern: 'busy' });
     for (let counter = 0; counter < 300; counter += 13) {
       const { data } = gen.next({ timestampMs: T0, counter });
       let min = 255;
