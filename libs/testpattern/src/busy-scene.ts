@@ -72,7 +72,8 @@ function clamp(value: number, min: number, max: number): number {
  */
 export class BusyScene {
   readonly #planes: I420Layout;
-  readonly #rows: readonly (readonly [number, number])[];
+  /** Row ranges the scene covers, as [from, to) pairs: above and below the text band. */
+  readonly #rows: Int32Array;
   readonly #worldWidth: number;
   readonly #worldY: Uint8Array;
   readonly #worldU: Uint8Array;
@@ -80,8 +81,9 @@ export class BusyScene {
   /** Noise as 0..2·NOISE_AMPLITUDE: 2^18 entries plus one row so a row never wraps. */
   readonly #noise: Uint8Array;
   readonly #noise32: Uint32Array;
-  /** 32-bit view of the world's luma, when the width allows the 4-pixel path. */
-  readonly #worldY32: Uint32Array | undefined;
+  /** 32-bit views of the world's planes, when the width allows the 4-pixel path. */
+  readonly #world32:
+    { readonly y: Uint32Array; readonly u: Uint32Array; readonly v: Uint32Array } | undefined;
   readonly #views = new WeakMap<Uint8Array, Uint32Array>();
   readonly #panX: number;
   readonly #panY: number;
@@ -93,23 +95,26 @@ export class BusyScene {
     const top = layout.strip.y + layout.strip.height;
     const textTop = layout.textBand.y;
     const textBottom = layout.textBand.y + layout.textBand.height;
-    this.#rows = [
-      [top, textTop],
-      [textBottom, height],
-    ];
+    this.#rows = Int32Array.of(top, textTop, textBottom, height);
     // Pan amplitudes: an eighth of the picture, and a ripple of about 1% of the width; horizontal
-    // ones multiples of 4 (the 4-pixel path's alignment), vertical even (whole chroma rows).
-    this.#panX = 4 * Math.floor(width / 32);
+    // ones multiples of 8 (the 4-pixel path's alignment, in chroma too), vertical even (whole
+    // chroma rows).
+    this.#panX = 8 * Math.floor(width / 64);
     this.#panY = 2 * Math.floor(height / 16);
-    this.#ripple = 4 * Math.max(1, Math.floor(width / 400));
+    this.#ripple = 8 * Math.max(1, Math.floor(width / 800));
     this.#worldWidth = width + 2 * this.#panX + 2 * this.#ripple;
     const worldHeight = height + 2 * this.#panY;
     this.#worldY = new Uint8Array(this.#worldWidth * worldHeight);
     this.#worldU = new Uint8Array((this.#worldWidth >> 1) * (worldHeight >> 1));
     this.#worldV = new Uint8Array((this.#worldWidth >> 1) * (worldHeight >> 1));
     this.#paintWorld(worldHeight);
-    this.#worldY32 =
-      width % 4 === 0 ? new Uint32Array(this.#worldY.buffer, 0, this.#worldY.length >> 2) : undefined;
+    // With width % 8 = 0 every luma and chroma row of the picture and of the world starts on a
+    // 4-byte boundary (the world's width is the picture's plus multiples of 16).
+    const words = (plane: Uint8Array): Uint32Array => new Uint32Array(plane.buffer, 0, plane.length >> 2);
+    this.#world32 =
+      width % 8 === 0
+        ? { y: words(this.#worldY), u: words(this.#worldU), v: words(this.#worldV) }
+        : undefined;
     this.#noise = new Uint8Array((1 << NOISE_BITS) + width);
     this.#noise32 = new Uint32Array(this.#noise.buffer, 0, this.#noise.length >> 2);
     let seed = 0x2545_f491;
@@ -124,39 +129,45 @@ export class BusyScene {
     const { width, uvWidth, uOffset, vOffset } = this.#planes;
     const ww = this.#worldWidth;
     const cww = ww >> 1;
-    const worldU = this.#worldU;
-    const worldV = this.#worldV;
     const ripple = this.#ripple;
-    // Offsets are multiples of 4 so the 4-pixel path stays aligned (chroma moves by even samples).
-    const dx = 4 * Math.round((this.#panX / 4) * (1 + Math.sin((TWO_PI * counter) / PAN_X_PERIOD)));
+    // Offsets are multiples of 8 so the 4-pixel path stays aligned in luma and chroma.
+    const dx = 8 * Math.round((this.#panX / 8) * (1 + Math.sin((TWO_PI * counter) / PAN_X_PERIOD)));
     const dy = 2 * Math.round((this.#panY / 2) * (1 + Math.sin((TWO_PI * counter) / PAN_Y_PERIOD + 1)));
     const phase = (TWO_PI * counter) / RIPPLE_PERIOD;
     const rippleK = (TWO_PI * RIPPLES_PER_HEIGHT) / this.#planes.height;
     const noiseStart = hashCounter(counter);
     const data32 = this.#words(data);
-    for (const [from, to] of this.#rows) {
+    const rows = this.#rows;
+    // Indexed loops, not for…of with destructuring: nothing may be allocated per frame.
+    for (let range = 0; range + 1 < rows.length; range += 2) {
+      const from = rows[range] ?? 0;
+      const to = rows[range + 1] ?? 0;
       for (let y = from; y < to; y += 2) {
         // One horizontal offset per row pair: luma and chroma move together.
-        const sx = dx + ripple + 4 * Math.round((ripple / 4) * Math.sin(rippleK * y + phase));
+        const sx = dx + ripple + 8 * Math.round((ripple / 8) * Math.sin(rippleK * y + phase));
         for (let r = y; r < y + 2 && r < to; r++) {
           const noiseAt = (noiseStart + r * NOISE_ROW_STEP) & NOISE_MASK & ~3;
           if (data32 === undefined) this.#lumaRowBytes(data, r * width, (r + dy) * ww + sx, noiseAt);
           else this.#lumaRowWords(data32, r * width, (r + dy) * ww + sx, noiseAt);
         }
+        // Chroma rows are copied by hand: `set(subarray(…))` would allocate a view per row.
         const cy = y >> 1;
         const csrc = ((y + dy) >> 1) * cww + (sx >> 1);
-        data.set(worldU.subarray(csrc, csrc + uvWidth), uOffset + cy * uvWidth);
-        data.set(worldV.subarray(csrc, csrc + uvWidth), vOffset + cy * uvWidth);
+        if (data32 === undefined) {
+          this.#chromaRowsBytes(data, uOffset + cy * uvWidth, vOffset + cy * uvWidth, csrc);
+        } else {
+          this.#chromaRowsWords(data32, uOffset + cy * uvWidth, vOffset + cy * uvWidth, csrc);
+        }
       }
     }
   }
 
   /**
-   * A 32-bit view of `data` when the 4-pixel path can be used on it (width a multiple of 4 and a
+   * A 32-bit view of `data` when the 4-pixel path can be used on it (width a multiple of 8 and a
    * 4-byte aligned buffer), cached per buffer so that rendering allocates nothing.
    */
   #words(data: Uint8Array): Uint32Array | undefined {
-    if (this.#worldY32 === undefined || data.byteOffset % 4 !== 0) return undefined;
+    if (this.#world32 === undefined || data.byteOffset % 4 !== 0) return undefined;
     let view = this.#views.get(data);
     if (view === undefined) {
       view = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2);
@@ -171,7 +182,7 @@ export class BusyScene {
    * crosses into the next pixel (byte order does not matter). ~4× faster than bytes in V8.
    */
   #lumaRowWords(data32: Uint32Array, out: number, src: number, noiseAt: number): void {
-    const world32 = this.#worldY32;
+    const world32 = this.#world32?.y;
     const noise32 = this.#noise32;
     if (world32 === undefined) return;
     const o = out >> 2;
@@ -181,12 +192,38 @@ export class BusyScene {
     for (let x = 0; x < count; x++) data32[o + x] = (world32[s + x] ?? 0) + (noise32[n + x] ?? 0);
   }
 
-  /** The same one byte at a time, for widths that are not a multiple of 4 or unaligned buffers. */
+  /** The same one byte at a time, for widths that are not a multiple of 8 or unaligned buffers. */
   #lumaRowBytes(data: Uint8Array, out: number, src: number, noiseAt: number): void {
     const worldY = this.#worldY;
     const noise = this.#noise;
     const width = this.#planes.width;
     for (let x = 0; x < width; x++) data[out + x] = (worldY[src + x] ?? 0) + (noise[noiseAt + x] ?? 0);
+  }
+
+  /** One row of U and one of V from the world, four samples per copy. */
+  #chromaRowsWords(data32: Uint32Array, uOut: number, vOut: number, src: number): void {
+    const world = this.#world32;
+    if (world === undefined) return;
+    const { u, v } = world;
+    const uo = uOut >> 2;
+    const vo = vOut >> 2;
+    const s = src >> 2;
+    const count = this.#planes.uvWidth >> 2;
+    for (let x = 0; x < count; x++) {
+      data32[uo + x] = u[s + x] ?? 0;
+      data32[vo + x] = v[s + x] ?? 0;
+    }
+  }
+
+  /** The same one byte at a time. */
+  #chromaRowsBytes(data: Uint8Array, uOut: number, vOut: number, src: number): void {
+    const u = this.#worldU;
+    const v = this.#worldV;
+    const count = this.#planes.uvWidth;
+    for (let x = 0; x < count; x++) {
+      data[uOut + x] = u[src + x] ?? 0;
+      data[vOut + x] = v[src + x] ?? 0;
+    }
   }
 
   /**
