@@ -164,18 +164,27 @@ describe('one naming for CAMERAS and the API', () => {
     ['testpattern,testpattern:640x480'],
     [`${BY_ID},${BY_PATH}:640x480@15,testpattern`],
     [`front=${BY_ID},testpattern`],
+    ['busy,testpattern,busy:640x480'],
   ])('%j gives the same ids and labels parsed or given as specs', async (list) => {
     const fromList = new Sender({ cameras: parseCameraList(list) });
     const specs: CameraSpec[] = list.split(',').map((entry) => {
       const [, id, source = ''] = /^(?:([^=]+)=)?(.*)$/.exec(entry)!;
       const path = source.startsWith('/dev/') ? source.replace(/:\d+x\d+(@\d+)?$/, '') : undefined;
-      const spec: CameraSpec = path === undefined ? { type: 'testpattern' } : { type: 'v4l2', device: path };
+      const spec: CameraSpec =
+        path !== undefined
+          ? { type: 'v4l2', device: path }
+          : source.startsWith('busy')
+            ? { type: 'testpattern', pattern: 'busy' }
+            : { type: 'testpattern' };
       return id === undefined ? spec : { ...spec, id };
     });
     const fromApi = new Sender({ cameras: specs });
     try {
       expect(named(fromList)).toEqual(named(fromApi));
       expect(named(fromList)).toEqual(names(nameCameras(specs)));
+      if (list.startsWith('busy')) {
+        expect(named(fromList).map(({ id }) => id)).toEqual(['busy', 'testpattern', 'busy-2']);
+      }
     } finally {
       await Promise.all([fromList.close(), fromApi.close()]);
     }
