@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { cameraIdSchema } from '@robocam/protocol';
 import { ConfigurationError } from './errors.js';
+import type { TestPatternKind } from '@robocam/testpattern';
 import type { CameraSpec } from './sender.js';
 
 const MODE = /^(\d+)x(\d+)(?:@(\d+(?:\.\d+)?))?$/;
@@ -8,13 +9,16 @@ const MODE = /^(\d+)x(\d+)(?:@(\d+(?:\.\d+)?))?$/;
 const MODE_LIKE = /^[\dx@.]+$/i;
 const ID_MAX = 32;
 const ACCEPTED =
-  'accepted: [ID=]testpattern[:WIDTHxHEIGHT[@FPS]] or [ID=]/dev/PATH[:WIDTHxHEIGHT[@FPS]], e.g. ' +
-  'front=/dev/v4l/by-id/usb-Foo_Camera_123-video-index0:1280x720@30';
+  'accepted: [ID=]SOURCE[:WIDTHxHEIGHT[@FPS]] with SOURCE testpattern (colour bars), busy (camera-like ' +
+  'test pattern) or /dev/PATH, e.g. front=/dev/v4l/by-id/usb-Foo_Camera_123-video-index0:1280x720@30';
+/** CAMERAS sources that are built-in test patterns, and which pattern each draws. */
+const TEST_PATTERN_SOURCES: Readonly<Record<string, TestPatternKind>> = { testpattern: 'bars', busy: 'busy' };
 
 /**
  * Parses a camera list as apps take it from the environment, e.g.
  * `/dev/video0:1280x720@30,rear=/dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0,testpattern`.
- * Each entry is `[ID=]SOURCE[:WIDTHxHEIGHT[@FPS]]` where SOURCE is `testpattern` or a V4L2 device
+ * Each entry is `[ID=]SOURCE[:WIDTHxHEIGHT[@FPS]]` where SOURCE is `testpattern` (colour bars),
+ * `busy` (the camera-like test pattern: `{ type: 'testpattern', pattern: 'busy' }`) or a V4L2 device
  * path. Device paths may hold colons themselves (`/dev/v4l/by-path/…`): only a trailing
  * `:WIDTHxHEIGHT[@FPS]` is read as the mode. Without `ID=` the camera's id is derived later by
  * {@link nameCameras}, as for specs given in code. Throws a {@link ConfigurationError} naming the
@@ -53,9 +57,16 @@ function parseEntry(entry: string): CameraSpec {
     );
   }
   const withId = id === undefined ? {} : { id };
-  if (rest === 'testpattern' || rest.startsWith('testpattern:')) {
-    const mode = rest === 'testpattern' ? undefined : rest.slice('testpattern:'.length);
-    return { type: 'testpattern', ...withId, ...(mode === undefined ? {} : parseMode(entry, mode)) };
+  const colon = rest.indexOf(':');
+  const source = colon === -1 ? rest : rest.slice(0, colon);
+  const pattern = Object.hasOwn(TEST_PATTERN_SOURCES, source) ? TEST_PATTERN_SOURCES[source] : undefined;
+  if (pattern !== undefined) {
+    return {
+      type: 'testpattern',
+      ...withId,
+      ...(pattern === 'bars' ? {} : { pattern }),
+      ...(colon === -1 ? {} : parseMode(entry, rest.slice(colon + 1))),
+    };
   }
   if (rest.startsWith('/dev/') && !/\s/.test(rest)) {
     const colon = rest.lastIndexOf(':');
@@ -86,18 +97,24 @@ export type NamedCameraSpec = CameraSpec & { id: string; label: string };
  * `specs` with each camera's id and label filled in: the one naming used whether the cameras come
  * from a camera list ({@link parseCameraList}) or from code.
  *
- * Explicit ids and labels are kept. Otherwise: `testpattern` / "Test pattern"; a V4L2 device's id
+ * Explicit ids and labels are kept. Otherwise: `testpattern` / "Test pattern" (the busy pattern:
+ * `busy` / "Busy test pattern"); a V4L2 device's id
  * is its name (`/dev/video0` → `video0`; a stable link `/dev/v4l/by-id/usb-Foo_Camera_123-video-index0`
  * → `foo_camera_123`; `/dev/v4l/by-path/pci-0000:00:14.0-usb-0:1:1.0-video-index0` →
  * `pci-0000-00-14-0-usb-0-1-1-0`), cut to 32 characters with a hash of the path when longer, and
  * its label the device path. A derived id already taken gets `-2`, `-3`, …, and a test pattern's
- * label the same number ("Test pattern 2").
+ * label the same number ("Test pattern 2", "Busy test pattern 2").
  */
 export function nameCameras(specs: readonly CameraSpec[]): NamedCameraSpec[] {
   const taken = new Set(specs.flatMap((spec) => (spec.id === undefined ? [] : [spec.id])));
   return specs.map((spec) => {
     if (spec.id !== undefined) return { ...spec, id: spec.id, label: spec.label ?? defaultLabel(spec, 1) };
-    const base = spec.type === 'v4l2' ? deviceCameraId(spec.device) : 'testpattern';
+    const base =
+      spec.type === 'v4l2'
+        ? deviceCameraId(spec.device)
+        : spec.type === 'testpattern' && spec.pattern === 'busy'
+          ? 'busy'
+          : 'testpattern';
     let id = base;
     let n = 1;
     while (taken.has(id)) {
@@ -110,7 +127,10 @@ export function nameCameras(specs: readonly CameraSpec[]): NamedCameraSpec[] {
 }
 
 function defaultLabel(spec: CameraSpec, n: number): string {
-  if (spec.type === 'testpattern') return n === 1 ? 'Test pattern' : `Test pattern ${String(n)}`;
+  if (spec.type === 'testpattern') {
+    const name = spec.pattern === 'busy' ? 'Busy test pattern' : 'Test pattern';
+    return n === 1 ? name : `${name} ${String(n)}`;
+  }
   if (spec.type === 'v4l2') return spec.device;
   return spec.id;
 }

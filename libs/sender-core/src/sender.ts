@@ -10,6 +10,7 @@ import {
   type WebSocketConstructor,
 } from '@robocam/protocol';
 import { isRecoverableError, V4l2Camera, type V4l2CameraSettings } from '@robocam/capture-v4l2';
+import type { TestPatternKind } from '@robocam/testpattern';
 import {
   CloseOnce,
   InvalidStateError,
@@ -41,10 +42,21 @@ import {
 export type CameraSpec =
   | {
       type: 'testpattern';
-      /** Camera id. Default `testpattern` (`testpattern-2`, … when there are several; see {@link nameCameras}). */
+      /**
+       * Camera id. Default `testpattern`, or `busy` for the busy pattern (`testpattern-2`, `busy-2`,
+       * … when there are several; see {@link nameCameras}).
+       */
       id?: string;
-      /** Display name. Default "Test pattern" ("Test pattern 2", … numbered like the id). */
+      /**
+       * Display name. Default "Test pattern" or "Busy test pattern" ("Test pattern 2", … numbered
+       * like the id).
+       */
       label?: string;
+      /**
+       * `'bars'` (colour bars, barely moving: encoders use a fraction of their target bitrate) or
+       * `'busy'` (a panning, noisy camera-like scene: realistic bitrates). Default `'bars'`.
+       */
+      pattern?: TestPatternKind;
       /** Frame width in pixels, even, 160–3840. Default 1280. */
       width?: number;
       /** Frame height in pixels, even, 120–2160. Default 720. */
@@ -286,6 +298,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     if (spec.type === 'testpattern') {
       source = new TestPatternSource({
         label: label.toUpperCase(),
+        ...(spec.pattern === undefined ? {} : { pattern: spec.pattern }),
         ...(spec.width === undefined ? {} : { width: spec.width }),
         ...(spec.height === undefined ? {} : { height: spec.height }),
         ...(spec.fps === undefined ? {} : { fps: spec.fps }),

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { TestPatternGenerator } from '@robocam/testpattern';
+import { TestPatternGenerator, type TestPatternKind } from '@robocam/testpattern';
 import { errorMessage, type CameraStatus } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { ConfigurationError } from './errors.js';
@@ -14,10 +14,17 @@ export interface TestPatternSourceSettings {
   fps?: number;
   /** Text drawn on the pattern, e.g. the camera name. Default none. */
   label?: string;
+  /**
+   * `'bars'`: colour bars, barely moving (encoders use a fraction of their target bitrate);
+   * `'busy'`: a panning, noisy camera-like scene (encoders spend about what a real camera costs;
+   * ~0.5–1 ms per 720p frame). Both carry the clock and the timecode strip. Default `'bars'`.
+   */
+  pattern?: TestPatternKind;
 }
 
 /**
- * Color bars with motion, a clock and the timecode strip, paced by a monotonic clock. When the
+ * Color bars with motion (or, with `pattern: 'busy'`, a camera-like panning noisy scene), a clock
+ * and the timecode strip, paced by a monotonic clock. When the
  * process falls behind (a GC pause, a busy core) it skips the missed frames instead of bursting
  * them out late: a live source never queues.
  */
@@ -38,7 +45,13 @@ export class TestPatternSource
   /** Frames skipped because the clock had already passed their slot. */
   framesSkipped = 0;
 
-  constructor({ width = 1280, height = 720, fps = 30, label }: TestPatternSourceSettings = {}) {
+  constructor({
+    width = 1280,
+    height = 720,
+    fps = 30,
+    label,
+    pattern = 'bars',
+  }: TestPatternSourceSettings = {}) {
     super();
     if (!Number.isFinite(fps) || fps < 1 || fps > 120) {
       throw new ConfigurationError(`test pattern fps must be between 1 and 120, got ${fps}`);
@@ -49,12 +62,16 @@ export class TestPatternSource
         width,
         height,
         poolSize: 4,
+        pattern,
         ...(label === undefined ? {} : { label }),
       });
     } catch (error) {
-      throw new ConfigurationError(`invalid test pattern size ${width}x${height}: ${errorMessage(error)}`, {
-        cause: error,
-      });
+      throw new ConfigurationError(
+        `invalid test pattern (${width}x${height}, ${pattern}): ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     this.width = width;
     this.height = height;

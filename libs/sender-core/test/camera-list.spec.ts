@@ -25,6 +25,16 @@ describe('parseCameraList', () => {
         { type: 'testpattern' },
       ],
     ],
+    // The busy (camera-like) test pattern: same grammar, its own source name.
+    [
+      'busy, busy:640x480@15, cam=busy:320x240, busy=testpattern',
+      [
+        { type: 'testpattern', pattern: 'busy' },
+        { type: 'testpattern', pattern: 'busy', width: 640, height: 480, fps: 15 },
+        { type: 'testpattern', id: 'cam', pattern: 'busy', width: 320, height: 240 },
+        { type: 'testpattern', id: 'busy' },
+      ],
+    ],
     // by-path names hold colons of their own: only a trailing WIDTHxHEIGHT[@FPS] is a mode.
     [BY_PATH, [{ type: 'v4l2', device: BY_PATH }]],
     [`${BY_PATH}:640x480@15`, [{ type: 'v4l2', device: BY_PATH, width: 640, height: 480, fps: 15 }]],
@@ -46,7 +56,10 @@ describe('parseCameraList', () => {
   it.each([
     ['', /empty/],
     [',,', /empty/],
-    ['webcam', /unknown camera "webcam".*testpattern.*\/dev\//],
+    ['webcam', /unknown camera "webcam".*testpattern.*busy.*\/dev\//],
+    ['busy:1280', /mode "1280" is not WIDTHxHEIGHT/],
+    ['busy:', /mode "" is not WIDTHxHEIGHT/],
+    ['busybox', /unknown camera "busybox"/],
     ['testpattern:1280', /mode "1280" is not WIDTHxHEIGHT/],
     ['testpattern:1280x720@', /not WIDTHxHEIGHT/],
     ['testpattern:axb', /not WIDTHxHEIGHT/],
@@ -82,6 +95,21 @@ describe('nameCameras', () => {
         { id: 'testpattern', label: 'Test pattern' },
         { id: 'testpattern-2', label: 'Test pattern 2' },
         { id: 'testpattern-3', label: 'Test pattern 3' },
+      ],
+    ],
+    [
+      'busy test patterns beside bars: their own id and label, numbered alike',
+      [
+        { type: 'testpattern', pattern: 'busy' },
+        { type: 'testpattern' },
+        { type: 'testpattern', pattern: 'busy' },
+        { type: 'testpattern', pattern: 'bars' },
+      ],
+      [
+        { id: 'busy', label: 'Busy test pattern' },
+        { id: 'testpattern', label: 'Test pattern' },
+        { id: 'busy-2', label: 'Busy test pattern 2' },
+        { id: 'testpattern-2', label: 'Test pattern 2' },
       ],
     ],
     [
@@ -136,18 +164,27 @@ describe('one naming for CAMERAS and the API', () => {
     ['testpattern,testpattern:640x480'],
     [`${BY_ID},${BY_PATH}:640x480@15,testpattern`],
     [`front=${BY_ID},testpattern`],
+    ['busy,testpattern,busy:640x480'],
   ])('%j gives the same ids and labels parsed or given as specs', async (list) => {
     const fromList = new Sender({ cameras: parseCameraList(list) });
     const specs: CameraSpec[] = list.split(',').map((entry) => {
       const [, id, source = ''] = /^(?:([^=]+)=)?(.*)$/.exec(entry)!;
       const path = source.startsWith('/dev/') ? source.replace(/:\d+x\d+(@\d+)?$/, '') : undefined;
-      const spec: CameraSpec = path === undefined ? { type: 'testpattern' } : { type: 'v4l2', device: path };
+      const spec: CameraSpec =
+        path !== undefined
+          ? { type: 'v4l2', device: path }
+          : source.startsWith('busy')
+            ? { type: 'testpattern', pattern: 'busy' }
+            : { type: 'testpattern' };
       return id === undefined ? spec : { ...spec, id };
     });
     const fromApi = new Sender({ cameras: specs });
     try {
       expect(named(fromList)).toEqual(named(fromApi));
       expect(named(fromList)).toEqual(names(nameCameras(specs)));
+      if (list.startsWith('busy')) {
+        expect(named(fromList).map(({ id }) => id)).toEqual(['busy', 'testpattern', 'busy-2']);
+      }
     } finally {
       await Promise.all([fromList.close(), fromApi.close()]);
     }

@@ -100,7 +100,25 @@ describe('TestPatternSource', () => {
     expect(count).toBeGreaterThan(stoppedAt);
   });
 
+  it('draws the busy pattern when asked, strip included', async () => {
+    const bars = source({ width: 320, height: 240, fps: 30 });
+    const busy = source({ width: 320, height: 240, fps: 30, pattern: 'busy' });
+    const first = (s: TestPatternSource) =>
+      new Promise<RawVideoFrame>((resolve) => {
+        s.once('frame', (f: RawVideoFrame) => {
+          resolve({ ...f, data: f.data.slice() });
+        });
+      });
+    const [barsFrame, busyFrame] = await Promise.all([first(bars), first(busy), bars.start(), busy.start()]);
+    for (const f of [barsFrame, busyFrame]) {
+      expect(decodeTimecodeFromLuma(f.data, 320, 240)?.timestampMs).toBe(f.timestampMs);
+    }
+    // Same strip and text, a different picture around them.
+    expect(Buffer.compare(barsFrame.data, busyFrame.data)).not.toBe(0);
+  });
+
   it.each([
+    [{ pattern: 'noisy' as 'busy' }, /pattern must be one of bars, busy/],
     [{ fps: 0 }, /fps/],
     [{ fps: 500 }, /fps/],
     [{ width: 161, height: 120 }, /size 161x120/],

@@ -4,6 +4,8 @@
  */
 export { TestPatternGenerator } from './test-pattern-generator.js';
 export type { NextFrameOptions, TestPatternOptions } from './test-pattern-generator.js';
+export { TEST_PATTERN_KINDS } from './busy-scene.js';
+export type { TestPatternKind } from './busy-scene.js';
 export {
   MAX_HEIGHT,
   MAX_WIDTH,

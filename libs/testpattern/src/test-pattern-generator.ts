@@ -1,4 +1,6 @@
 import { fillRect, renderBackground } from './background.js';
+import { BusyScene, TEST_PATTERN_KINDS } from './busy-scene.js';
+import type { TestPatternKind } from './busy-scene.js';
 import { PATTERN_COLORS } from './color-bars.js';
 import { DIGIT_ZERO_CODE, drawGlyphs, textToGlyphCodes } from './font.js';
 import { i420Layout } from './i420.js';
@@ -25,6 +27,12 @@ export interface TestPatternOptions {
    * Integer 1..64. Default: 4.
    */
   readonly poolSize?: number;
+  /**
+   * What fills the picture around the strip and the text: `'bars'` (static colour bars, a small
+   * moving box) or `'busy'` (a panning textured scene with per-frame noise, camera-like for
+   * encoders; costs more per frame). See {@link TestPatternKind}. Default: `'bars'`.
+   */
+  readonly pattern?: TestPatternKind;
 }
 
 /** Per-frame parameters of {@link TestPatternGenerator.next}. */
@@ -62,12 +70,14 @@ const monotonicNow = (): number =>
 /**
  * Generates I420 test pattern frames: SMPTE-style 75% colour bars, castellations, PLUGE band, a box
  * moving horizontally every frame, a readable frame counter and UTC clock, and the machine-readable
- * timecode strip (spec v1) in the top band.
+ * timecode strip (spec v1) in the top band. With pattern `'busy'` a panning, noisy scene replaces the
+ * bars, castellations and PLUGE band (the strip, the box and the text stay).
  *
  * The static picture is rendered once; each frame copies it into the next pool buffer with one
  * `TypedArray.set` and redraws only the strip, the box and the clock digits. Nothing is allocated
  * per frame after construction: frames (both the {@link I420Frame} objects and their `data`) are
- * reused round-robin, `poolSize` calls later.
+ * reused round-robin, `poolSize` calls later. Pattern `'busy'` adds one pass over the luma of the scene
+ * rows (scene + noise) and row copies of its chroma, still without allocating.
  *
  * @example
  * const gen = new TestPatternGenerator({ width: 1280, height: 720, label: 'front cam' });
@@ -86,26 +96,36 @@ export class TestPatternGenerator {
   readonly planes: I420Layout;
   /** Geometry of the pattern (regions, moving box, text lines). */
   readonly layout: PatternLayout;
+  /** What the picture shows around the strip and the text. */
+  readonly pattern: TestPatternKind;
 
   readonly #background: Uint8Array;
   readonly #frames: MutableFrame[];
   readonly #clockCodes: Uint8Array;
+  readonly #busy: BusyScene | undefined;
   #slot = 0;
   #nextCounter = 0;
 
   /**
    * Renders the static background and allocates the frame pool (poolSize + 1 buffers of
-   * width × height × 1.5 bytes).
+   * width × height × 1.5 bytes). Pattern `'busy'` also renders its scene, about 1.6 × 1.5 frames of
+   * texture plus a 256 KiB noise table.
    *
-   * @throws RangeError if the size is not supported (even, 160..3840 × 120..2160) or poolSize is
-   * not an integer in 1..64.
+   * @throws RangeError if the size is not supported (even, 160..3840 × 120..2160), poolSize is
+   * not an integer in 1..64 or pattern is not one of {@link TEST_PATTERN_KINDS}.
    */
   constructor(options: TestPatternOptions) {
-    const { width, height, label = '', poolSize = DEFAULT_POOL_SIZE } = options;
+    const { width, height, label = '', poolSize = DEFAULT_POOL_SIZE, pattern = 'bars' } = options;
     this.layout = patternLayout(width, height);
     if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > MAX_POOL_SIZE) {
       throw new RangeError(`poolSize must be an integer in 1..${MAX_POOL_SIZE}, got ${String(poolSize)}`);
     }
+    if (!TEST_PATTERN_KINDS.includes(pattern)) {
+      throw new RangeError(
+        `pattern must be one of ${TEST_PATTERN_KINDS.join(', ')}, got ${JSON.stringify(pattern)}`,
+      );
+    }
+    this.pattern = pattern;
     this.width = width;
     this.height = height;
     this.poolSize = poolSize;
@@ -113,6 +133,7 @@ export class TestPatternGenerator {
     this.planes = i420Layout(width, height);
     this.#background = new Uint8Array(this.planes.byteLength);
     renderBackground(this.#background, this.planes, this.layout, label);
+    this.#busy = pattern === 'busy' ? new BusyScene(this.planes, this.layout) : undefined;
     this.#frames = [];
     for (let i = 0; i < poolSize; i++) {
       this.#frames.push({
@@ -196,6 +217,7 @@ export class TestPatternGenerator {
   #render(data: Uint8Array, tsHi: number, tsLo: number, msOfDay: number, counter: number): void {
     const { planes, layout, width, height } = this;
     data.set(this.#background);
+    this.#busy?.render(data, counter);
     drawTimecodeRaw(
       data,
       0,
