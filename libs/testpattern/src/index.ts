@@ -24,16 +24,18 @@ export {
   TIMECODE_ONE_LUMA,
   TIMECODE_VERSION,
   TIMECODE_ZERO_LUMA,
-  decodeTimecode,
   decodeTimecodeBits,
-  decodeTimecodeFromLuma,
-  drawTimecode,
   encodeTimecodeBits,
-  readTimecode,
-  readTimecodeFromLuma,
   timecodeChecksum,
   timecodeGeometry,
 } from './timecode.js';
+export { drawTimecode } from './timecode-draw.js';
+export {
+  decodeTimecode,
+  decodeTimecodeFromLuma,
+  readTimecode,
+  readTimecodeFromLuma,
+} from './timecode-read.js';
 export type {
   TimecodeDecodeOptions,
   TimecodeFailureReason,

@@ -7,7 +7,8 @@ import { i420Layout } from './i420.js';
 import type { I420Frame, I420Layout } from './i420.js';
 import { CLOCK_LINE_CHARS, movingBoxX, patternLayout } from './pattern-layout.js';
 import type { PatternLayout } from './pattern-layout.js';
-import { TIMECODE_MAX_TIMESTAMP, drawTimecodeRaw, timestampHi, timestampLo } from './timecode.js';
+import { TIMECODE_MAX_TIMESTAMP, timestampHi, timestampLo } from './timecode.js';
+import { drawTimecodeRaw } from './timecode-draw.js';
 
 /** Settings of a {@link TestPatternGenerator}. */
 export interface TestPatternOptions {
