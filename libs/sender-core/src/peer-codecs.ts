@@ -12,11 +12,22 @@ interface CodecSource {
   readonly h264ProfileLevelId: string | undefined;
 }
 
-/** The profile and highest level of the session's H.264 cameras (undefined before they encode). */
-function sessionH264(
+/** The profile-level-id an H.264 session declares for all its tracks. */
+export interface SessionH264 {
+  readonly profileLevelId: string;
+  readonly mixedProfiles: boolean;
+}
+
+/**
+ * The profile and highest level of the session's H.264 cameras, worked out once per negotiation
+ * (undefined for VP8, or before the cameras have encoded). Logs once when their profiles differ.
+ */
+export function sessionH264(
+  codec: VideoCodec,
   cameras: readonly CodecSource[],
   logger: Logger,
-): { profileLevelId: string; mixedProfiles: boolean } | undefined {
+): SessionH264 | undefined {
+  if (codec !== 'h264') return undefined;
   const known = cameras.flatMap((camera) =>
     camera.h264ProfileLevelId === undefined ? [] : [camera.h264ProfileLevelId],
   );
@@ -36,14 +47,7 @@ function sessionH264(
  * type; Chromium refuses different parameters for it). werift echoes the offer's level (3.1 from
  * Chromium) whatever the cameras send.
  */
-export function declareH264Level(
-  sdp: string,
-  codec: VideoCodec,
-  cameras: readonly CodecSource[],
-  logger: Logger,
-): string {
-  if (codec !== 'h264') return sdp;
-  const session = sessionH264(cameras, logger);
+export function declareH264Level(sdp: string, session: SessionH264 | undefined): string {
   if (session === undefined) return sdp;
   return withH264Level(sdp, parseInt(session.profileLevelId.slice(4, 6), 16));
 }
@@ -54,8 +58,7 @@ export function declareH264Level(
  */
 export function videoCodecParameters(
   codec: VideoCodec,
-  cameras: readonly CodecSource[],
-  logger: Logger,
+  h264: SessionH264 | undefined,
 ): RTCRtpCodecParameters {
   const rtcpFeedback = [
     { type: 'nack' },
@@ -70,8 +73,7 @@ export function videoCodecParameters(
       rtcpFeedback,
     });
   }
-  const session = sessionH264(cameras, logger);
-  const profileLevelId = session?.profileLevelId ?? '42e01f';
+  const profileLevelId = h264?.profileLevelId ?? '42e01f';
   return new RTCRtpCodecParameters({
     mimeType: 'video/H264',
     clockRate: RTP_VIDEO_CLOCK_RATE_HZ,

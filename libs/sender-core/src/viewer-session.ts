@@ -22,7 +22,13 @@ import {
 } from 'werift';
 import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
 import { NegotiationError } from './errors.js';
-import { declareH264Level, videoCodecParameters, waitForGathering } from './peer-codecs.js';
+import {
+  declareH264Level,
+  sessionH264,
+  videoCodecParameters,
+  waitForGathering,
+  type SessionH264,
+} from './peer-codecs.js';
 
 /** How viewer peer connections reach the network. */
 export interface PeerSettings {
@@ -131,6 +137,8 @@ export class ViewerSession
   readonly #settings: ViewerSessionSettings;
   readonly #logger: Logger;
   #pc: RTCPeerConnection | undefined;
+  /** What the session declares for H.264, set when the peer connection is made. */
+  #h264: SessionH264 | undefined;
   readonly #sinks: { camera: CameraPipeline; sink: RtpSink }[] = [];
   /** Cameras this session holds (acquired and not yet released). */
   readonly #acquired = new Set<CameraPipeline>();
@@ -219,10 +227,12 @@ export class ViewerSession
   async #negotiate(offerSdp: string): Promise<string> {
     const { cameras, peer } = this.#settings;
     const useIceLite = (peer.iceServers ?? []).length === 0;
+    // H.264: the cameras have encoded by now (answer() waits for them), so their profile is known.
+    this.#h264 = sessionH264(this.#settings.codec, cameras, this.#logger);
     const pc = new RTCPeerConnection({
       iceLite: useIceLite,
       iceServers: peer.iceServers ?? [],
-      codecs: { video: [videoCodecParameters(this.#settings.codec, this.cameras, this.#logger)] },
+      codecs: { video: [videoCodecParameters(this.#settings.codec, this.#h264)] },
       iceUseIpv6: peer.ipv6 ?? false,
       ...(peer.icePortRange === undefined ? {} : { icePortRange: peer.icePortRange }),
       ...(peer.announcedAddresses === undefined
@@ -275,7 +285,7 @@ export class ViewerSession
       if (pc.connectionState === 'connected') return;
       void this.#closeFor('connect-timeout', `not connected after ${connectTimeoutMs} ms`);
     }, connectTimeoutMs);
-    return declareH264Level(sdp, this.#settings.codec, this.cameras, this.#logger);
+    return declareH264Level(sdp, this.#h264);
   }
 
   /**
@@ -295,7 +305,7 @@ export class ViewerSession
     await waitForGathering(pc, 3000);
     const sdp = pc.localDescription?.sdp;
     if (sdp === undefined) throw new NegotiationError('internal', 'no local description');
-    return declareH264Level(sdp, this.#settings.codec, this.cameras, this.#logger);
+    return declareH264Level(sdp, this.#h264);
   }
 
   /** Adds a trickled remote candidate (null = end of candidates). */
