@@ -294,6 +294,10 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
 
   #createPipeline(spec: NamedCameraSpec, settings: SenderSettings): CameraPipeline {
     const { id, label } = spec;
+    if (!cameraIdSchema.safeParse(id).success) {
+      throw new ConfigurationError(`invalid camera id "${id}": use lowercase letters, digits, _ and -`);
+    }
+    const cameraLogger = childLogger(this.#logger, { camera: id });
     let source: VideoSource;
     if (spec.type === 'testpattern') {
       source = new TestPatternSource({
@@ -306,7 +310,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     } else if (spec.type === 'v4l2') {
       const camera = new V4l2Camera({
         device: spec.device,
-        logger: childLogger(this.#logger, { camera: id }),
+        logger: cameraLogger,
         ...(spec.width === undefined ? {} : { width: spec.width }),
         ...(spec.height === undefined ? {} : { height: spec.height }),
         ...(spec.fps === undefined ? {} : { fps: spec.fps }),
@@ -317,10 +321,6 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     } else {
       source = spec.source;
     }
-    if (!cameraIdSchema.safeParse(id).success) {
-      throw new ConfigurationError(`invalid camera id "${id}": use lowercase letters, digits, _ and -`);
-    }
-    const cameraLogger = childLogger(this.#logger, { camera: id });
     const pipeline = new CameraPipeline({
       id,
       label,
