@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { LIMITS } from '@robocam/protocol';
 import { silentLogger, type Logger } from '@robocam/types';
 import { SignalingMetrics } from './metrics.js';
 import { SignalingRouter } from './router.js';
@@ -88,14 +87,17 @@ export async function createSignalingServer({
   senderToken,
   viewerToken,
   allowedOrigins,
-  maxMessageBytes = LIMITS.maxMessageBytes,
-  messagesPerSecond = 50,
-  messageBurst = 200,
-  maxConnections = 1000,
-  maxSessionsPerSender = 64,
-  maxSessionsPerViewer = 16,
+  // Limits left unset take the defaults of the part that enforces them (SignalingRouter: sessions;
+  // WebSocketAdapter: message size and rate, connections, registration timeout), stated there
+  // once. The heartbeat is set here because both use it and must agree.
+  maxMessageBytes,
+  messagesPerSecond,
+  messageBurst,
+  maxConnections,
+  maxSessionsPerSender,
+  maxSessionsPerViewer,
   heartbeatMs = 10_000,
-  registrationTimeoutMs = 10_000,
+  registrationTimeoutMs,
   logger = silentLogger,
   processMetrics = false,
   whepIceServers,
