@@ -9,7 +9,16 @@ function frame(timestampMs: number, bytes: number, keyframe = false): EncodedFra
   for (let i = 0; i < bytes; i++) data[i] = (i * 7 + timestampMs) & 0xff;
   // A VP8 keyframe has the inverse key bit (bit 0 of byte 0) cleared.
   data[0] = keyframe ? 0x10 : 0x11;
-  return { data, keyframe, timestampMs, monotonicMs: timestampMs, sequence: 0, encodeMs: 1 };
+  return {
+    data,
+    keyframe,
+    timestampMs,
+    monotonicMs: timestampMs,
+    sequence: 0,
+    encodeMs: 1,
+    temporalLayer: 0,
+    layerSync: keyframe,
+  };
 }
 
 describe('RtpPacketizer', () => {

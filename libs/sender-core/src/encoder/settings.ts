@@ -131,6 +131,17 @@ export interface EncodedFrame {
   sequence: number;
   /** Milliseconds from the encode() call for the source frame to this packet being available. */
   encodeMs: number;
+  /**
+   * VP8 temporal layer of this frame: 0 is the base layer, which decodes on its own; frames of
+   * layer n reference only layers ≤ n, so a viewer can be sent layers 0..k and skip the rest.
+   * Always 0 for H.264 and for single-layer VP8.
+   */
+  temporalLayer: number;
+  /**
+   * Layer sync: this frame references only base-layer frames (or is a keyframe), so a receiver
+   * that so far got only lower layers can start taking this frame's layer here.
+   */
+  layerSync: boolean;
 }
 
 /** Counters of a `VideoEncoder` (per-frame encode times are on each {@link EncodedFrame}). */

@@ -356,6 +356,8 @@ export class VideoEncoder {
       monotonicMs: info?.monotonicMs ?? this.#lastInputMonotonicMs ?? 0,
       sequence: this.#sequence++,
       encodeMs,
+      temporalLayer: 0,
+      layerSync: p.keyframe,
     };
   }
 
