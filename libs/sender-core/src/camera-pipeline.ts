@@ -12,7 +12,6 @@ import {
   type VideoCodec,
 } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
-import type { RtpPacket } from 'werift';
 import {
   VideoEncoder,
   checkBitrateKbps,
@@ -21,13 +20,27 @@ import {
 } from './encoder/index.js';
 import { KeyframePolicy, type KeyframeReason } from './keyframe-policy.js';
 import { LostCameraCard } from './lost-camera-card.js';
-import { RtpPacketizer } from './rtp-packetizer.js';
+import { sharedEncoderTarget } from './encoder-target.js';
+import { RtpPacketizer, type PacketizedFrame } from './rtp-packetizer.js';
 import type { VideoSource } from './video-source.js';
 
-/** Where a camera's packets go: one per viewer track. */
+/** Where a camera's frames go: one per viewer track. */
 export interface RtpSink {
-  sendRtp(packet: RtpPacket): void;
+  /** One encoded frame as RTP; the packets are shared by every sink and must not be modified. */
+  sendFrame(frame: PacketizedFrame): void;
+  /**
+   * What this viewer's link carries for this camera now, bps (its congestion controller's
+   * estimate); undefined while unknown. The camera's encoder target follows these.
+   */
+  readonly availableBps: number | undefined;
 }
+
+/** Cumulative share of the bitrate carried by temporal layers 0..k, by number of layers. */
+const LAYER_SHARES: Readonly<Record<number, readonly number[]>> = { 1: [1], 2: [0.6, 1], 3: [0.4, 0.6, 1] };
+/** Raises of the encoder target wait this long after the last change (cuts apply at once). */
+const TARGET_RAISE_INTERVAL_MS = 500;
+/** A raise is at most this factor (≈ 1.7× a second): a probe's 4× jump must not re-open libvpx. */
+const TARGET_RAISE_FACTOR = 1.3;
 
 export interface CameraPipelineSettings {
   /** Camera id as viewers see it (URL-safe: lowercase letters, digits, _ and -). Required. */
@@ -49,6 +62,11 @@ export interface CameraPipelineSettings {
   keyframeIntervalSec?: number;
   /** Minimum ms between keyframes forced by PLI/FIR. Default 300. */
   keyframeMinIntervalMs?: number;
+  /**
+   * Lowest encoder target congestion control may set, kbps. Default 150 (below that 720p VP8 is
+   * mush; a viewer whose link carries less gets its frames dropped by its own pacer instead).
+   */
+  minBitrateKbps?: number;
   /**
    * Logger. The sender passes a child with `camera` bound, so lines here do not repeat that key.
    * Default `silentLogger`.
@@ -101,7 +119,12 @@ export interface CameraStats {
   encodeMsMax: number;
   /** Encoder implementation in use (e.g. `libvpx`), undefined while stopped. */
   encoder: string | undefined;
+  /** The encoder's target now: the configured bitrate, lowered by congestion control. */
   bitrateKbps: number | undefined;
+  /** The configured bitrate (the most the encoder is given). */
+  maxBitrateKbps: number | undefined;
+  /** Temporal layers the encoder makes (1: none). */
+  temporalLayers: number;
   encoderStarts: number;
 }
 
@@ -143,7 +166,11 @@ export class CameraPipeline
    * waiting for the next frame. Valid: sources keep a frame's data while ≥ 1 more frame is emitted.
    */
   #unsentFrame: RawVideoFrame | undefined;
+  /** Configured bitrate (setBitrate), the ceiling of the encoder target. */
   #bitrateKbps: number | undefined;
+  /** Encoder target set by congestion control (≤ the configured bitrate); undefined: not lowered. */
+  #targetKbps: number | undefined;
+  #lastTargetChangeMs = Number.NEGATIVE_INFINITY;
   readonly #closing = new CloseOnce();
   #h264ProfileLevelId: string | undefined;
   readonly #counters = {
@@ -276,7 +303,73 @@ export class CameraPipeline
   setBitrate(kbps: number): void {
     checkBitrateKbps(kbps, 'bitrate');
     this.#bitrateKbps = kbps;
+    this.#targetKbps = undefined;
     this.#encoder?.setBitrate(kbps);
+  }
+
+  /** Highest temporal layer the encoder makes (0: a single layer). */
+  get maxTemporalLayer(): number {
+    return this.#temporalLayers() - 1;
+  }
+
+  /** Share of the bitrate carried by temporal layers 0..k (cumulative), index k. */
+  get layerShares(): readonly number[] {
+    return LAYER_SHARES[this.#temporalLayers()] ?? [1];
+  }
+
+  /** The configured bitrate (the ceiling of the encoder target), bps; 0 before the encoder first ran. */
+  get maxBitrateBps(): number {
+    return this.#configuredKbps() * 1000;
+  }
+
+  /** The encoder's current target, bps. */
+  get targetBitrateBps(): number {
+    return (this.#targetKbps ?? this.#configuredKbps()) * 1000;
+  }
+
+  #temporalLayers(): number {
+    return (this.#encoder as { temporalLayers?: number } | undefined)?.temporalLayers ?? 1;
+  }
+
+  #configuredKbps(): number {
+    return this.#bitrateKbps ?? this.#encoder?.settings.bitrateKbps ?? 0;
+  }
+
+  /**
+   * Moves the encoder target to what the viewers' links carry (see `sharedEncoderTarget`): cuts at
+   * once (a queue is building somewhere), raises at most ×1.3 every 500 ms (an estimate that
+   * jumps after a probe must not re-open libvpx or overshoot a link that only looked free).
+   */
+  #followViewers(encoder: VideoEncoder, nowMs: number): void {
+    const ceilingKbps = this.#configuredKbps();
+    const available: number[] = [];
+    for (const sink of this.#sinks.keys()) {
+      const bps = sink.availableBps;
+      if (bps !== undefined) available.push(bps);
+    }
+    const floorKbps = Math.min(this.#settings.minBitrateKbps ?? 150, ceilingKbps);
+    const wantedKbps =
+      sharedEncoderTarget({
+        ceilingBps: ceilingKbps * 1000,
+        floorBps: floorKbps * 1000,
+        baseLayerShare: this.layerShares[0] ?? 1,
+        viewersBps: available,
+      }) / 1000;
+    const currentKbps = this.#targetKbps ?? ceilingKbps;
+    let nextKbps = currentKbps;
+    if (wantedKbps < currentKbps * 0.97) {
+      nextKbps = wantedKbps;
+    } else if (
+      wantedKbps > currentKbps * 1.03 &&
+      nowMs - this.#lastTargetChangeMs >= TARGET_RAISE_INTERVAL_MS
+    ) {
+      nextKbps = Math.min(wantedKbps, currentKbps * TARGET_RAISE_FACTOR);
+    }
+    if (nextKbps === currentKbps) return;
+    nextKbps = Math.round(nextKbps);
+    this.#lastTargetChangeMs = nowMs;
+    this.#targetKbps = nextKbps >= ceilingKbps ? undefined : nextKbps;
+    encoder.setBitrate(Math.max(nextKbps, 1));
   }
 
   stats(): CameraStats {
@@ -292,6 +385,8 @@ export class CameraPipeline
       encodeMsMax: this.#encodeMsMax,
       encoder: this.#encoder?.implementation,
       bitrateKbps: encoderStats?.bitrateKbps ?? this.#bitrateKbps,
+      maxBitrateKbps: this.#bitrateKbps ?? encoderStats?.bitrateKbps,
+      temporalLayers: this.#temporalLayers(),
       encoderStarts: this.#encoderStarts,
     };
   }
@@ -350,6 +445,7 @@ export class CameraPipeline
       return;
     }
     this.#encoder = encoder;
+    this.#targetKbps = undefined;
     this.#packetizer = new RtpPacketizer(this.codec);
     this.#keyframes.reset();
     this.#keyframes.request('first');
@@ -433,6 +529,7 @@ export class CameraPipeline
       this.#unsentFrame = frame;
       return;
     }
+    this.#followViewers(encoder, performance.now());
     // Media timing (keyframe intervals, RTP timestamps) runs on the monotonic clock.
     const forced = this.#keyframes.forFrame(frame.monotonicMs);
     encoder
@@ -453,7 +550,7 @@ export class CameraPipeline
     this.#encodeMsSum += output.encodeMs;
     this.#encodeMsMax = Math.max(this.#encodeMsMax, output.encodeMs);
     this.#keyframes.encoded(output);
-    const packets = packetizer.packetize(output);
+    const frame = packetizer.packetize(output);
     for (const [sink, state] of this.#sinks) {
       if (state.awaitingKeyframe) {
         if (!output.keyframe) continue;
@@ -468,8 +565,8 @@ export class CameraPipeline
           'first keyframe to a new viewer',
         );
       }
-      for (const packet of packets) sink.sendRtp(packet);
-      this.#counters.packetsSent += packets.length;
+      sink.sendFrame(frame);
+      this.#counters.packetsSent += frame.packets.length;
     }
     this.emit('encoded', output);
   }

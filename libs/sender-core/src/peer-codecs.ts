@@ -64,6 +64,7 @@ export function videoCodecParameters(
     { type: 'nack' },
     { type: 'nack', parameter: 'pli' },
     { type: 'ccm', parameter: 'fir' },
+    { type: 'transport-cc' },
   ];
   if (codec === 'vp8') {
     return new RTCRtpCodecParameters({

@@ -14,13 +14,15 @@ import {
   RTCPeerConnection,
   RtcpPayloadSpecificFeedback,
   RtcpTransportLayerFeedback,
+  useTransportWideCC,
+  type RTCDtlsTransport,
   type RTCIceServer,
-  type RTCRtpSender,
   type RTCRtpTransceiver,
   type RtcpPacket,
-  type RtpPacket,
 } from 'werift';
 import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
+import type { PacketizedFrame } from './rtp-packetizer.js';
+import { ViewerLink, type ViewerLinkStats, type ViewerTrack, type ViewerTrackStats } from './viewer-link.js';
 import { NegotiationError } from './errors.js';
 import {
   declareH264Level,
@@ -86,6 +88,13 @@ export interface ViewerSessionStats {
   firsReceived: number;
   /** Round-trip time from RTCP receiver reports, in ms (undefined until measured). */
   rttMs: number | undefined;
+  /**
+   * Congestion control of the viewer's link: its bandwidth estimate, pacer queue, loss; undefined
+   * before the session connected.
+   */
+  link: ViewerLinkStats | undefined;
+  /** Each camera's stream to this viewer: the temporal layer it gets, frames skipped. */
+  tracks: ViewerTrackStats[];
 }
 
 export type ViewerSessionEvents = {
@@ -149,7 +158,10 @@ export class ViewerSession
   readonly #earlyCandidates: IceCandidate[] = [];
   #lastRtcpAt = 0;
   readonly #counters = { packetsSent: 0, bytesSent: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0 };
-  readonly #rtpSenders: RTCRtpSender[] = [];
+  /** One per DTLS transport (one when bundled, as browsers do). */
+  readonly #links = new Map<RTCDtlsTransport, ViewerLink>();
+  /** The tracks by their RTP sender's SSRC, for PLI/FIR. */
+  readonly #tracksBySsrc = new Map<number, ViewerTrack>();
   /** When the offer arrived (performance.now()): the origin of the debug-level set-up timeline. */
   readonly #createdAt = performance.now();
   #firstPacketSent = false;
@@ -233,6 +245,9 @@ export class ViewerSession
       iceLite: useIceLite,
       iceServers: peer.iceServers ?? [],
       codecs: { video: [videoCodecParameters(this.#settings.codec, this.#h264)] },
+      // Transport-wide sequence numbers make the browser send transport-cc feedback (Chromium:
+      // every ~65 ms, and no REMB), which the sender's congestion control runs on.
+      headerExtensions: { video: [useTransportWideCC()] },
       iceUseIpv6: peer.ipv6 ?? false,
       ...(peer.icePortRange === undefined ? {} : { icePortRange: peer.icePortRange }),
       ...(peer.announcedAddresses === undefined
@@ -335,6 +350,7 @@ export class ViewerSession
         }
       }
     }
+    const link = [...this.#links.values()][0];
     return {
       id: this.id,
       viewerId: this.viewerId,
@@ -342,6 +358,8 @@ export class ViewerSession
       connectionState: this.connectionState,
       ...this.#counters,
       rttMs,
+      link: link?.stats(rttMs),
+      tracks: [...this.#links.values()].flatMap((l) => l.trackStats()),
     };
   }
 
@@ -355,6 +373,8 @@ export class ViewerSession
       clearTimeout(this.#connectTimer);
       clearInterval(this.#silenceTimer);
       for (const { camera, sink } of this.#sinks.splice(0)) camera.detach(sink);
+      for (const link of this.#links.values()) link.close();
+      this.#links.clear();
       const pc = this.#pc;
       this.#pc = undefined;
       await pc?.close().catch(() => undefined);
@@ -433,28 +453,53 @@ export class ViewerSession
   #attachSinks(): void {
     const transceivers =
       this.#pc?.getTransceivers().filter((transceiver) => transceiver.kind === 'video') ?? [];
+    const startBps = Math.max(
+      300_000,
+      this.cameras.reduce((sum, camera) => sum + camera.maxBitrateBps, 0),
+    );
     transceivers.forEach((transceiver, index) => {
       const camera = this.cameras[index];
       if (camera === undefined) return;
       const rtpSender = transceiver.sender;
+      let link = this.#links.get(transceiver.dtlsTransport);
+      if (link === undefined) {
+        link = new ViewerLink({
+          transport: transceiver.dtlsTransport,
+          startBps,
+          // Probing may find more than the cameras use: an estimate above their sum says "free".
+          maxBps: 1.25 * startBps,
+          minBps: 100_000,
+          logger: this.#logger,
+        });
+        this.#links.set(transceiver.dtlsTransport, link);
+      }
+      const track = link.addTrack(camera, rtpSender);
+      this.#tracksBySsrc.set(rtpSender.ssrc, track);
       const sink: RtpSink = {
-        sendRtp: (packet: RtpPacket) => {
+        sendFrame: (frame: PacketizedFrame) => {
           if (!this.#firstPacketSent) {
             this.#firstPacketSent = true;
             this.#trace('first packet sent');
           }
-          this.#counters.packetsSent += 1;
-          this.#counters.bytesSent += packet.payload.length;
-          rtpSender.sendRtp(packet).catch((error: unknown) => {
-            this.#logger.debug({ err: errorMessage(error) }, 'RTP send failed');
-          });
+          this.#counters.packetsSent += frame.packets.length;
+          for (const packet of frame.packets) this.#counters.bytesSent += packet.payload.length;
+          track.sendFrame(frame);
+        },
+        get availableBps() {
+          return track.availableBps;
         },
       };
       this.#sinks.push({ camera, sink });
-      this.#rtpSenders.push(rtpSender);
       camera.attach(sink);
     });
     this.#logger.info({ cameras: this.cameras.map((camera) => camera.id) }, 'viewer connected');
+  }
+
+  /** Through the viewer's track once connected (it guards against repeated PLIs), else directly. */
+  #requestKeyframe(ssrc: number, camera: CameraPipeline, reason: 'pli' | 'fir'): void {
+    const track = this.#tracksBySsrc.get(ssrc);
+    if (track === undefined) camera.requestKeyframe(reason);
+    else track.onKeyframeRequest(reason);
   }
 
   /**
@@ -473,16 +518,17 @@ export class ViewerSession
       if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
       const feedback = packet.feedback as { count: number; mediaSsrc?: number; fir?: { ssrc: number }[] };
       if (feedback.count === PLI_FMT) {
-        const camera = camerasBySsrc.get(feedback.mediaSsrc ?? -1);
+        const ssrc = feedback.mediaSsrc ?? -1;
+        const camera = camerasBySsrc.get(ssrc);
         if (camera === undefined) return;
         this.#counters.plisReceived += 1;
-        camera.requestKeyframe('pli');
+        this.#requestKeyframe(ssrc, camera, 'pli');
       } else if (feedback.count === FIR_FMT) {
         for (const entry of feedback.fir ?? []) {
           const camera = camerasBySsrc.get(entry.ssrc);
           if (camera === undefined) continue;
           this.#counters.firsReceived += 1;
-          camera.requestKeyframe('fir');
+          this.#requestKeyframe(entry.ssrc, camera, 'fir');
         }
       }
     };

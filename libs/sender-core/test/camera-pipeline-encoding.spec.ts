@@ -52,7 +52,7 @@ describe('CameraPipeline bitrate', () => {
       expect(thrown).toMatchObject({ code: 'invalid-encoder-settings' });
       await p.acquire();
       // Frames are encoded only while a viewer is attached (until then the latest one is held).
-      p.attach({ sendRtp: () => undefined });
+      p.attach({ sendFrame: () => undefined, availableBps: undefined });
       await encodedFrames(p, 3);
       expect(p.stats().bitrateKbps).toBeGreaterThan(0);
       await p.release();
@@ -66,9 +66,9 @@ describe('CameraPipeline keyframes', () => {
     const packets: RtpPacket[] = [];
     await p.acquire();
     // The first viewer's keyframe is the encoder's first frame ('first'); a second viewer joins.
-    p.attach({ sendRtp: () => undefined });
+    p.attach({ sendFrame: () => undefined, availableBps: undefined });
     await encodedFrames(p, 3);
-    p.attach({ sendRtp: (packet) => packets.push(packet) });
+    p.attach({ sendFrame: (frame) => packets.push(...frame.packets), availableBps: undefined });
     await encodedFrames(p, 3);
     expect(packets.length).toBeGreaterThan(0);
     // libvpx: a change beyond 4× re-opens the encoder at once; its first frame is a keyframe.

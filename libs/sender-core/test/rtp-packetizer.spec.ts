@@ -3,6 +3,7 @@ import { dePacketizeRtpPackets } from 'werift';
 import { RTP_VIDEO_CLOCK_RATE_HZ } from '@robocam/types';
 import type { EncodedFrame } from '../src/encoder/index.js';
 import { RtpPacketizer } from '../src/rtp-packetizer.js';
+import { readVp8Descriptor } from '../src/rtp/vp8-payload.js';
 
 function frame(timestampMs: number, bytes: number, keyframe = false): EncodedFrame {
   const data = Buffer.alloc(bytes);
@@ -25,20 +26,23 @@ describe('RtpPacketizer', () => {
   it('splits a frame into MTU-sized packets with the marker on the last and reassembles losslessly', () => {
     const packetizer = new RtpPacketizer('vp8', 1200);
     const input = frame(1000, 5000, true);
-    const packets = packetizer.packetize(input);
+    const { packets, vp8 } = packetizer.packetize(input);
     expect(packets.length).toBe(5);
+    // robocam's own descriptor: 6 bytes (X, I with a 15-bit picture id, L, T) on every packet.
+    expect(vp8).toMatchObject({ temporalLayer: 0, layerSync: true });
+    for (const p of packets) expect(readVp8Descriptor(p.payload)?.pictureId).toBe(vp8?.pictureId);
     expect(packets.map((p) => p.header.marker)).toEqual([false, false, false, false, true]);
     for (const p of packets) expect(p.payload.length).toBeLessThanOrEqual(1200);
     const sequence = packets.map((p) => p.header.sequenceNumber);
     for (let i = 1; i < sequence.length; i++) expect(sequence[i]).toBe((sequence[i - 1]! + 1) & 0xffff);
-    const reassembled = dePacketizeRtpPackets('vp8', packets);
+    const reassembled = dePacketizeRtpPackets('vp8', [...packets]);
     expect(reassembled.data.equals(input.data)).toBe(true);
     expect(reassembled.isKeyframe).toBe(true);
   });
 
   it('derives 90 kHz timestamps from capture times and never lets them go backwards', () => {
     const packetizer = new RtpPacketizer('vp8');
-    const ts = (ms: number) => packetizer.packetize(frame(ms, 100))[0]!.header.timestamp;
+    const ts = (ms: number) => packetizer.packetize(frame(ms, 100)).packets[0]!.header.timestamp;
     const first = ts(10_000);
     expect((ts(10_033) - first) >>> 0).toBe(Math.round(33 * (RTP_VIDEO_CLOCK_RATE_HZ / 1000)));
     const beforeStep = ts(10_066);
@@ -50,7 +54,7 @@ describe('RtpPacketizer', () => {
   it('derives RTP timestamps from the monotonic capture time, not the wall clock (NTP steps)', () => {
     const packetizer = new RtpPacketizer('vp8');
     const at = (timestampMs: number, monotonicMs: number) =>
-      packetizer.packetize({ ...frame(timestampMs, 100), monotonicMs })[0]!.header.timestamp;
+      packetizer.packetize({ ...frame(timestampMs, 100), monotonicMs }).packets[0]!.header.timestamp;
     const wall = 1_700_000_000_000;
     const first = at(wall, 5_000);
     // The wall clock steps 5 minutes forward, then 5 minutes back, while 33 ms pass each frame.
@@ -65,19 +69,42 @@ describe('RtpPacketizer', () => {
     const sps = Buffer.from([0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 1, 2, 3]);
     const pps = Buffer.from([0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80]);
     const idr = Buffer.concat([Buffer.from([0, 0, 0, 1, 0x65]), Buffer.alloc(3000, 0x55)]);
-    const packets = packetizer.packetize({
+    const { packets, vp8 } = packetizer.packetize({
       data: Buffer.concat([sps, pps, idr]),
       keyframe: true,
       timestampMs: 5,
       monotonicMs: 5,
       sequence: 0,
       encodeMs: 1,
+      temporalLayer: 0,
+      layerSync: true,
     });
+    expect(vp8).toBeUndefined();
     expect(packets.length).toBeGreaterThanOrEqual(3);
     expect(packets.at(-1)!.header.marker).toBe(true);
     // STAP-A (24) carrying SPS+PPS, then FU-A (28) fragments of the IDR slice.
     expect(packets[0]!.payload[0]! & 0x1f).toBe(24);
     expect(packets[1]!.payload[0]! & 0x1f).toBe(28);
-    expect(dePacketizeRtpPackets('MPEG4/ISO/AVC', packets).isKeyframe).toBe(true);
+    expect(dePacketizeRtpPackets('MPEG4/ISO/AVC', [...packets]).isKeyframe).toBe(true);
+  });
+
+  it('numbers VP8 frames for the layer fields: picture id +1 a frame, TL0PICIDX +1 a base-layer frame', () => {
+    const packetizer = new RtpPacketizer('vp8');
+    const layers = [0, 1, 0, 1, 0];
+    const infos = layers.map(
+      (temporalLayer, i) =>
+        packetizer.packetize({
+          ...frame(1000 + i * 33, 300, i === 0),
+          temporalLayer,
+          layerSync: temporalLayer === 1,
+        }).vp8!,
+    );
+    for (let i = 1; i < infos.length; i++) {
+      expect(infos[i]!.pictureId).toBe((infos[i - 1]!.pictureId + 1) & 0x7fff);
+      const step = layers[i] === 0 ? 1 : 0;
+      expect(infos[i]!.tl0PicIdx).toBe((infos[i - 1]!.tl0PicIdx + step) & 0xff);
+      expect(infos[i]!.temporalLayer).toBe(layers[i]);
+    }
+    expect(infos.map((info) => info.layerSync)).toEqual([true, true, false, true, false]);
   });
 });

@@ -216,8 +216,12 @@ describe.each(['vp8', 'h264'] as const)('sender with %s', (codec) => {
     await sleep(250); // a second keyframe for the same burst would show by now
     const afterBurst = (await s.stats()).cameras[0]!;
     expect(afterBurst.keyframes.pli - plisBefore).toBe(1);
-    expect(afterBurst.keyframeRequestsCoalesced).toBeGreaterThanOrEqual(9);
-    expect((await s.stats()).sessions[0]!.plisReceived).toBeGreaterThanOrEqual(11);
+    // The viewer's own track lets one PLI through and ignores the rest while that keyframe is on
+    // its way (a congested viewer repeats its PLIs; each would cost every viewer a keyframe).
+    const session = (await s.stats()).sessions[0]!;
+    expect(afterBurst.keyframeRequestsCoalesced + session.tracks[0]!.plisIgnored).toBeGreaterThanOrEqual(9);
+    expect(session.tracks[0]!.plisIgnored).toBeGreaterThanOrEqual(1);
+    expect(session.plisReceived).toBeGreaterThanOrEqual(11);
 
     await sleep(600);
     const firsBefore = (await s.stats()).cameras[0]!.keyframes.fir;

@@ -6,6 +6,7 @@
  */
 import { InterArrival, TrendlineDetector, type BandwidthUsage } from './delay-based.js';
 import { LossBasedControl } from './loss-based.js';
+import { ProbeController, ProbeRateMeter, type ProbeCluster } from './probing.js';
 import { AckedBitrate, AimdRateControl, clamp } from './rate-control.js';
 import { SentPacketHistory } from './sent-packets.js';
 import { ReferenceTimeUnwrapper, SequenceUnwrapper, type TransportFeedback } from './transport-feedback.js';
@@ -47,10 +48,16 @@ export class BandwidthEstimator {
   readonly #acked = new AckedBitrate();
   readonly #rateControl: AimdRateControl;
   readonly #lossControl: LossBasedControl;
+  readonly #probes = new ProbeController();
+  readonly #probeMeter = new ProbeRateMeter();
   readonly #minBps: number;
   readonly #maxBps: number;
   #rttMs = 100;
   #lastFeedbackCount: number | undefined;
+  #lastOveruseMs: number | undefined;
+  /** Probe results applied, for stats. */
+  probesSucceeded = 0;
+  probesSent = 0;
 
   constructor({ startBps, minBps = 100_000, maxBps = 2 * startBps }: BandwidthEstimatorSettings) {
     if (!(minBps > 0) || !(maxBps >= minBps) || !(startBps > 0)) {
@@ -63,9 +70,36 @@ export class BandwidthEstimator {
     this.#lossControl = new LossBasedControl(start, minBps, maxBps);
   }
 
-  /** Records a packet as it leaves: its 16-bit transport-wide sequence number, size and time. */
-  onPacketSent(transportSequence: number, sizeBytes: number, sentAtMs: number): void {
-    this.#sent.add({ sequence: this.#sequences.unwrap(transportSequence), sizeBytes, sentAtMs });
+  /**
+   * Records a packet as it leaves: its 16-bit transport-wide sequence number, size and time, and
+   * the probe cluster it belongs to when it is probe padding.
+   */
+  onPacketSent(transportSequence: number, sizeBytes: number, sentAtMs: number, probeCluster?: number): void {
+    this.#sent.add({
+      sequence: this.#sequences.unwrap(transportSequence),
+      sizeBytes,
+      sentAtMs,
+      probeCluster,
+    });
+    if (probeCluster !== undefined) this.#probeMeter.sent(probeCluster, sizeBytes, sentAtMs);
+  }
+
+  /**
+   * A probe cluster to send now (padding at a higher rate than the estimate, see `probing.ts`), or
+   * undefined. Ask every few hundred ms; send what it returns with {@link onPacketSent}'s
+   * `probeCluster` set.
+   */
+  nextProbe(nowMs: number): ProbeCluster | undefined {
+    this.#probeMeter.prune(nowMs);
+    const cluster = this.#probes.next({
+      nowMs,
+      targetBps: this.targetBps,
+      maxBps: this.#maxBps,
+      lossFraction: this.#lossControl.lossFraction,
+      lastOveruseMs: this.#lastOveruseMs,
+    });
+    if (cluster !== undefined) this.probesSent += 1;
+    return cluster;
   }
 
   /** The latest round-trip time (from RTCP receiver reports), ms. */
@@ -91,12 +125,15 @@ export class BandwidthEstimator {
     for (const status of feedback.packets) {
       const sent = this.#sent.get(this.#sequences.unwrap(status.sequence));
       if (sent === undefined) continue; // not ours, or forgotten
-      if (status.receivedAtUs === undefined) {
+      const arrivalMs =
+        status.receivedAtUs === undefined ? undefined : (status.receivedAtUs + offsetUs) / 1000;
+      if (sent.probeCluster !== undefined)
+        this.#probeMeter.reported(sent.probeCluster, sent.sizeBytes, arrivalMs);
+      if (arrivalMs === undefined) {
         lost += 1;
         continue;
       }
       received += 1;
-      const arrivalMs = (status.receivedAtUs + offsetUs) / 1000;
       this.#acked.add(arrivalMs, sent.sizeBytes);
       const deltas = this.#interArrival.add({
         sentAtMs: sent.sentAtMs,
@@ -106,8 +143,18 @@ export class BandwidthEstimator {
       if (deltas !== undefined)
         usage = this.#detector.update(deltas.sendDeltaMs, deltas.arrivalDeltaMs, deltas.arrivalMs);
     }
+    if (usage === 'overusing') this.#lastOveruseMs = nowMs;
     const delayBased = this.#rateControl.update(usage, this.#acked.bps, this.#rttMs, nowMs);
     this.#lossControl.update(received, lost, delayBased, nowMs);
+    for (const { id, resultBps } of this.#probeMeter.takeFinished()) {
+      this.#probes.onResult(id, resultBps, nowMs);
+      // A probe only ever raises the estimate: lowering is the delay and loss detectors' job.
+      if (resultBps !== undefined && resultBps > this.#rateControl.rateBps && usage !== 'overusing') {
+        this.#rateControl.setEstimate(resultBps, nowMs);
+        this.#lossControl.raiseTo(this.#rateControl.rateBps);
+        this.probesSucceeded += 1;
+      }
+    }
     return this.estimate;
   }
 

@@ -6,6 +6,9 @@
 export { BandwidthEstimator } from './bandwidth-estimator.js';
 export type { BandwidthEstimate, BandwidthEstimatorSettings } from './bandwidth-estimator.js';
 export type { BandwidthUsage } from './delay-based.js';
+export type { ProbeCluster } from './probing.js';
+export { Pacer } from './pacer.js';
+export type { PacedFrame, PacerSettings } from './pacer.js';
 export {
   ReferenceTimeUnwrapper,
   SequenceUnwrapper,

@@ -31,6 +31,12 @@ export class LossBasedControl {
     return this.#rateBps;
   }
 
+  /** A probe showed the link carries `bps`: without loss, the bound makes room for it. */
+  raiseTo(bps: number): void {
+    if (this.lossFraction < 0.02)
+      this.#rateBps = clamp(Math.max(this.#rateBps, bps), this.minBps, this.maxBps);
+  }
+
   /**
    * Counts one feedback's packets; every window of enough packets adjusts the bound. The bound
    * never sits far above the delay-based rate (`delayBasedBps`), so a later loss burst starts from

@@ -16,14 +16,19 @@ export interface PacedFrame<Packet> {
   readonly keyframe: boolean;
   /** Temporal layer (0 = base; H.264 and single-layer VP8: always 0). */
   readonly temporalLayer: number;
+  /**
+   * The stream it belongs to (one per camera of the viewer): a dropped base-layer frame breaks
+   * only its own stream's decoding. Default: one stream.
+   */
+  readonly stream?: unknown;
 }
 
 /** Settings of a {@link Pacer}. */
 export interface PacerSettings<Packet> {
   /** Sends one packet on the wire. */
   send(packet: Packet): void;
-  /** Called when frames had to be dropped down to the base layer: the viewer needs a keyframe. */
-  onKeyframeNeeded?(): void;
+  /** Base-layer frames of `stream` had to be dropped: it needs a keyframe to decode again. */
+  onKeyframeNeeded?(stream: unknown): void;
   /** Initial estimate, bps. */
   rateBps: number;
   /** Packets leave at this multiple of the estimate (libwebrtc: 2.5). Default 2.5. */
@@ -47,7 +52,8 @@ export class Pacer<Packet> {
   #rateBps: number;
   #budgetBytes = 0;
   #lastProcessMs: number | undefined;
-  #awaitingKeyframe = false;
+  /** Streams whose base-layer frames were dropped: their delta frames wait for a keyframe. */
+  readonly #awaitingKeyframe = new Set<unknown>();
   #queuedBytes = 0;
   /** Counters for stats. */
   readonly counters = { packetsSent: 0, bytesSent: 0, framesDropped: 0, keyframesNeeded: 0 };
@@ -76,16 +82,22 @@ export class Pacer<Packet> {
     return this.#queue.length;
   }
 
+  /** Whether a frame matching `predicate` is queued and not completely sent yet. */
+  hasQueued(predicate: (frame: PacedFrame<Packet>) => boolean): boolean {
+    return this.#queue.some((queued) => predicate(queued.frame));
+  }
+
   /** Queues a frame, then makes room if the queue got too long. */
   enqueue(frame: PacedFrame<Packet>): void {
-    if (this.#awaitingKeyframe && !frame.keyframe) {
+    if (this.#awaitingKeyframe.has(frame.stream) && !frame.keyframe) {
       this.counters.framesDropped += 1;
       return;
     }
     if (frame.keyframe) {
-      // A keyframe makes everything queued before it pointless: drop what has not started.
-      this.#awaitingKeyframe = false;
-      this.#dropWhere((queued) => queued.next === 0);
+      // A keyframe makes everything of its stream queued before it pointless: drop what has not
+      // started.
+      this.#awaitingKeyframe.delete(frame.stream);
+      this.#dropWhere((queued) => queued.next === 0 && queued.frame.stream === frame.stream);
     }
     const bytes = frame.packetBytes.reduce((sum, b) => sum + b, 0);
     this.#queue.push({ frame, next: 0, bytesLeft: bytes });
@@ -139,21 +151,21 @@ export class Pacer<Packet> {
       if (this.queueMs <= this.#settings.maxQueueMs) return;
     }
     // Only base-layer frames left and still too much: a base frame must go, and every delta frame
-    // after it is then useless until a keyframe. Drop every frame that has not started except
-    // keyframes; unless a kept keyframe comes after the last dropped frame, wait for (and ask for)
-    // a new one.
-    let lastDropped = -1;
-    let lastKeyframe = -1;
+    // of its stream after it is then useless until a keyframe. Drop every frame that has not
+    // started except keyframes; a stream needs (and asks for) a new keyframe unless one of its
+    // kept keyframes comes after its last dropped frame.
+    const lastDropped = new Map<unknown, number>();
+    const lastKeyframe = new Map<unknown, number>();
     this.#queue.forEach((queued, index) => {
       if (queued.next !== 0) return;
-      if (queued.frame.keyframe) lastKeyframe = index;
-      else lastDropped = index;
+      (queued.frame.keyframe ? lastKeyframe : lastDropped).set(queued.frame.stream, index);
     });
     this.#dropWhere((queued) => queued.next === 0 && !queued.frame.keyframe);
-    if (lastDropped > lastKeyframe) {
-      this.#awaitingKeyframe = true;
+    for (const [stream, dropped] of lastDropped) {
+      if (dropped < (lastKeyframe.get(stream) ?? -1)) continue;
+      this.#awaitingKeyframe.add(stream);
       this.counters.keyframesNeeded += 1;
-      this.#settings.onKeyframeNeeded?.();
+      this.#settings.onKeyframeNeeded?.(stream);
     }
   }
 

@@ -43,6 +43,16 @@ export class AimdRateControl {
   }
 
   /**
+   * Sets the rate from a measurement the link answered directly (a probe result): the link has
+   * shown it carries this much, so the old capacity ceiling is forgotten.
+   */
+  setEstimate(bps: number, nowMs: number): void {
+    this.#rateBps = clamp(bps, this.minBps, this.maxBps);
+    this.#capacityBps = undefined;
+    this.#lastUpdateMs = nowMs;
+  }
+
+  /**
    * Applies one detector output. `ackedBps` is the throughput measured from feedback (undefined
    * before there is enough of it), `rttMs` the latest round-trip time.
    */

@@ -11,6 +11,8 @@ export interface SentPacket {
   readonly sizeBytes: number;
   /** When it left, ms on the sender's monotonic clock. */
   readonly sentAtMs: number;
+  /** The probe cluster it belongs to (padding sent to measure the link), if any. */
+  readonly probeCluster?: number | undefined;
 }
 
 export class SentPacketHistory {

@@ -21,6 +21,9 @@ class SimulatedLink {
   #feedbackQueue: { deliverAtMs: number; feedback: TransportFeedback }[] = [];
   #nextFrameMs = 0;
   #nextFeedbackMs = 50;
+  /** Probe padding waiting to be sent: when, how big, which cluster. */
+  #probeQueue: { atMs: number; bytes: number; cluster: number }[] = [];
+  probing = true;
   /** Bytes that crossed the bottleneck, per 1 s bucket. */
   readonly deliveredBytes = new Map<number, number>();
   lastQueueDelayMs = 0;
@@ -30,6 +33,17 @@ class SimulatedLink {
       if (this.nowMs >= this.#nextFrameMs) {
         this.#sendFrame();
         this.#nextFrameMs += 1000 / 30;
+      }
+      if (this.probing && this.nowMs % 100 === 0) {
+        const cluster = this.estimator.nextProbe(this.nowMs);
+        for (let i = 0; cluster !== undefined && i < cluster.packets; i++) {
+          const atMs = this.nowMs + Math.floor((i * cluster.durationMs) / cluster.packets);
+          this.#probeQueue.push({ atMs, bytes: cluster.packetBytes, cluster: cluster.id });
+        }
+      }
+      while (this.#probeQueue.length > 0 && this.#probeQueue[0]!.atMs <= this.nowMs) {
+        const probe = this.#probeQueue.shift()!;
+        this.#sendPacket(probe.bytes, probe.cluster);
       }
       if (this.nowMs >= this.#nextFeedbackMs) {
         this.#writeFeedback();
@@ -47,21 +61,25 @@ class SimulatedLink {
     while (bytes > 0) {
       const size = Math.min(1200, bytes);
       bytes -= size;
-      const sequence = this.#sequence & 0xffff;
-      this.#sequence += 1;
-      this.estimator.onPacketSent(sequence, size, this.nowMs);
-      const queueDelayMs = Math.max(0, this.#linkFreeAtMs - this.nowMs);
-      this.lastQueueDelayMs = queueDelayMs;
-      if (queueDelayMs > this.queueLimitMs) {
-        this.#pending.push({ sequence, arrivalMs: undefined });
-        continue;
-      }
-      const departureMs = Math.max(this.nowMs, this.#linkFreeAtMs) + (size * 8 * 1000) / this.capacityBps;
-      this.#linkFreeAtMs = departureMs;
-      const bucket = Math.floor(departureMs / 1000);
-      this.deliveredBytes.set(bucket, (this.deliveredBytes.get(bucket) ?? 0) + size);
-      this.#pending.push({ sequence, arrivalMs: departureMs + this.propagationMs });
+      this.#sendPacket(size);
     }
+  }
+
+  #sendPacket(size: number, probeCluster?: number): void {
+    const sequence = this.#sequence & 0xffff;
+    this.#sequence += 1;
+    this.estimator.onPacketSent(sequence, size, this.nowMs, probeCluster);
+    const queueDelayMs = Math.max(0, this.#linkFreeAtMs - this.nowMs);
+    this.lastQueueDelayMs = queueDelayMs;
+    if (queueDelayMs > this.queueLimitMs) {
+      this.#pending.push({ sequence, arrivalMs: undefined });
+      return;
+    }
+    const departureMs = Math.max(this.nowMs, this.#linkFreeAtMs) + (size * 8 * 1000) / this.capacityBps;
+    this.#linkFreeAtMs = departureMs;
+    const bucket = Math.floor(departureMs / 1000);
+    this.deliveredBytes.set(bucket, (this.deliveredBytes.get(bucket) ?? 0) + size);
+    this.#pending.push({ sequence, arrivalMs: departureMs + this.propagationMs });
   }
 
   #writeFeedback(): void {
@@ -127,8 +145,13 @@ describe('BandwidthEstimator on a simulated bottleneck', () => {
     expect(median(squeeze2.map((s) => s.queue))).toBeLessThan(250);
     const squeezeTarget = median(squeeze2.map((s) => s.target));
 
-    // Released: the estimate climbs again.
+    // Released: probes find the room, and within 10 s the estimate is back above 80 % of the
+    // 2.5 Mbit/s the sender started with (issue #12's recovery target).
     link.capacityBps = 10_000_000;
+    link.run(60_000);
+    const tenSecondsAfterRelease = link.estimator.targetBps;
+    expect(tenSecondsAfterRelease).toBeGreaterThanOrEqual(0.8 * 2_500_000);
+    expect(link.estimator.probesSucceeded).toBeGreaterThan(0);
     link.run(70_000);
     expect(link.estimator.targetBps).toBeGreaterThan(3 * squeezeTarget);
     console.log('simulated bottleneck', {
@@ -136,7 +159,10 @@ describe('BandwidthEstimator on a simulated bottleneck', () => {
       squeeze1MedianQueueMs: median(squeeze1.map((s) => s.queue)),
       utilization1,
       squeeze2MedianKbps: squeezeTarget / 1000,
+      tenSecondsAfterReleaseKbps: tenSecondsAfterRelease / 1000,
       afterReleaseKbps: link.estimator.targetBps / 1000,
+      probesSent: link.estimator.probesSent,
+      probesSucceeded: link.estimator.probesSucceeded,
     });
   });
 

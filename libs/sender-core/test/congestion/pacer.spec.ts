@@ -90,6 +90,28 @@ describe('Pacer', () => {
     expect(keyframeRequests).toBe(1);
   });
 
+  it('breaks only the stream whose base frame it dropped (one pacer, two cameras)', () => {
+    const sent: Sent[] = [];
+    const clock = { nowMs: 0 };
+    const needed: unknown[] = [];
+    const pacer = new Pacer<string>({
+      rateBps: 100_000,
+      send: (id) => sent.push({ atMs: clock.nowMs, id }),
+      onKeyframeNeeded: (stream) => needed.push(stream),
+      maxQueueMs: 200,
+    });
+    pacer.enqueue({ ...frame('a-key', 2, { keyframe: true }), stream: 'a' });
+    pacer.enqueue({ ...frame('a-d1', 2), stream: 'a' }); // over the bound: dropped, 'a' breaks
+    expect(needed).toEqual(['a']);
+    pacer.enqueue({ ...frame('b-key', 1, { keyframe: true }), stream: 'b' });
+    pacer.enqueue({ ...frame('a-d2', 1), stream: 'a' }); // undecodable for 'a': dropped
+    run(pacer, sent, clock, 3000);
+    pacer.enqueue({ ...frame('b-d1', 1), stream: 'b' }); // 'b' never lost a frame: sent
+    run(pacer, sent, clock, 4000);
+    expect(sent.map((s) => s.id.split('.')[0])).toEqual(['a-key', 'a-key', 'b-key', 'b-d1']);
+    expect(needed).toEqual(['a']);
+  });
+
   it('banks no credit while idle', () => {
     const sent: Sent[] = [];
     const clock = { nowMs: 0 };

@@ -1,0 +1,478 @@
+/**
+ * One viewer's network link as the sender sees it: the bandwidth estimate from transport-wide
+ * feedback, the pacer that spreads every frame over time at a multiple of that estimate, probing,
+ * and one {@link ViewerTrack} per camera the viewer watches (its temporal layer, its sequence
+ * numbers). The camera pipelines hand every track the same packetized frames; what leaves for this
+ * viewer, and when, is decided here.
+ */
+import { errorMessage, type Logger } from '@robocam/types';
+import {
+  RtcpTransportLayerFeedback,
+  RtpHeader,
+  RtpPacket,
+  type RTCDtlsTransport,
+  type RTCRtpSender,
+  type RtcpPacket,
+} from 'werift';
+import {
+  BandwidthEstimator,
+  Pacer,
+  decodeTransportFeedback,
+  type BandwidthEstimate,
+  type BandwidthUsage,
+  type PacedFrame,
+  type ProbeCluster,
+} from './congestion/index.js';
+import type { PacketizedFrame } from './rtp-packetizer.js';
+import { TemporalLayerForwarder, withPictureId } from './rtp/temporal-layer-forwarder.js';
+
+/** What a track needs of its camera. */
+export interface TrackCamera {
+  readonly id: string;
+  /** Highest temporal layer the camera's encoder makes (0: one layer). */
+  readonly maxTemporalLayer: number;
+  /** Share of the camera's bitrate carried by layers 0..k (cumulative), index k. */
+  readonly layerShares: readonly number[];
+  /** The encoder's current target, bps. */
+  readonly targetBitrateBps: number;
+  /** Asks for a keyframe on behalf of this viewer (coalesced with everyone else's). */
+  requestKeyframe(reason: 'pli' | 'fir'): void;
+}
+
+/** Counters and state of a viewer's link, in the sender's stats. */
+export interface ViewerLinkStats {
+  /** The send-side estimate: what this viewer's link carries now, kbit/s (all its cameras). */
+  estimateKbps: number;
+  /** What the viewer acknowledged receiving over the last ~0.5 s, kbit/s (undefined before feedback). */
+  receivedKbps: number | undefined;
+  /** Fraction of packets lost in the last judged window (0..1). */
+  lossFraction: number;
+  /** Round-trip time from RTCP receiver reports, ms. */
+  rttMs: number | undefined;
+  /** The delay detector's verdict: `overusing` means a queue is building on the path. */
+  usage: BandwidthUsage;
+  /** Media waiting in the pacer, ms at the current estimate. */
+  pacerQueueMs: number;
+  /** Frames the pacer dropped to keep its queue short. */
+  pacerFramesDropped: number;
+  /** Transport-wide feedback packets received (0: the viewer does not send them). */
+  feedbackPackets: number;
+  /** Probe clusters sent, and those that raised the estimate. */
+  probesSent: number;
+  probesSucceeded: number;
+}
+
+/** One camera's stream to this viewer. */
+export interface ViewerTrackStats {
+  camera: string;
+  /** Temporal layer this viewer gets now (undefined before its first frame). */
+  temporalLayer: number | undefined;
+  /** The layer its estimate allows (it moves up at the next layer-sync frame). */
+  targetLayer: number;
+  maxLayer: number;
+  /** Frames not sent to this viewer because of their layer. */
+  framesSkipped: number;
+  /** PLIs from this viewer not passed on: a keyframe for it was already on its way. */
+  plisIgnored: number;
+}
+
+/** A packet in the pacer: the shared packet plus what this viewer's copy changes. */
+interface LinkPacket {
+  readonly track: ViewerTrack;
+  /** Shared media packet; undefined for probe padding. */
+  readonly packet: RtpPacket | undefined;
+  /** VP8 picture id of this viewer's copy (undefined: as in the shared packet). */
+  readonly pictureId: number | undefined;
+  /** Bytes of padding (probe packets only). */
+  readonly paddingBytes: number;
+  readonly probeCluster: number | undefined;
+}
+
+/** Bytes a packet adds on the wire besides its payload: RTP header 12, transport-cc extension 8, SRTP tag 10. */
+const PACKET_OVERHEAD_BYTES = 30;
+/** Transport-wide feedback: RTPFB FMT 15. */
+const TRANSPORT_CC_FMT = 15;
+/** The pacer runs this often while it holds packets (libwebrtc's pacer: 5 ms). */
+const PACER_TICK_MS = 5;
+/** A viewer's PLIs make at most one keyframe this often, and none while one is queued for it. */
+const VIEWER_KEYFRAME_REQUEST_INTERVAL_MS = 500;
+/** Going up a layer needs this much headroom above the layer's rate: no flapping at the edge. */
+const LAYER_UP_HEADROOM = 1.15;
+/** The pacer's stream key of probe padding (never waits for a keyframe). */
+const PROBE_STREAM = Symbol('probe');
+/** Largest padding payload an RTP packet can carry (the padding length is one byte). */
+const MAX_PADDING_BYTES = 255;
+
+export interface ViewerLinkSettings {
+  /** The DTLS transport the viewer's media runs on (bundled: one per session). */
+  transport: RTCDtlsTransport;
+  /** Estimate before any feedback, bps: the cameras' configured bitrates. */
+  startBps: number;
+  /** Highest estimate, bps (probing stops there). */
+  maxBps: number;
+  /** Lowest estimate, bps. */
+  minBps: number;
+  logger: Logger;
+}
+
+export class ViewerLink {
+  readonly #transport: RTCDtlsTransport;
+  readonly #logger: Logger;
+  readonly #estimator: BandwidthEstimator;
+  readonly #pacer: Pacer<LinkPacket>;
+  readonly #tracks: ViewerTrack[] = [];
+  readonly #unsubscribe: () => void;
+  #timer: NodeJS.Timeout | undefined;
+  #feedbackPackets = 0;
+  #closed = false;
+  #lastEstimateLogMs = 0;
+
+  constructor(settings: ViewerLinkSettings) {
+    this.#transport = settings.transport;
+    this.#logger = settings.logger;
+    this.#estimator = new BandwidthEstimator({
+      startBps: settings.startBps,
+      maxBps: settings.maxBps,
+      minBps: settings.minBps,
+    });
+    this.#pacer = new Pacer<LinkPacket>({
+      rateBps: this.#estimator.targetBps,
+      send: (item) => {
+        this.#send(item);
+      },
+      onKeyframeNeeded: (stream) => {
+        // Base-layer frames of this track had to go: it cannot decode on without a keyframe.
+        if (stream instanceof ViewerTrack) stream.keyframeNeeded();
+      },
+    });
+    this.#unsubscribe = settings.transport.onRtcp.subscribe((packet) => {
+      this.#onRtcp(packet);
+    }).unSubscribe;
+  }
+
+  /** A track for one camera, sending through `rtpSender`. */
+  addTrack(camera: TrackCamera, rtpSender: RTCRtpSender): ViewerTrack {
+    const track = new ViewerTrack(this, camera, rtpSender, this.#logger);
+    this.#tracks.push(track);
+    return track;
+  }
+
+  /** This viewer's share of its estimate for one of its cameras, bps (equal shares). */
+  get perTrackBps(): number {
+    return this.#estimator.targetBps / Math.max(1, this.#tracks.length);
+  }
+
+  /** Whether transport-wide feedback has arrived (the estimate means something). */
+  get hasFeedback(): boolean {
+    return this.#feedbackPackets > 0;
+  }
+
+  get estimate(): BandwidthEstimate {
+    return this.#estimator.estimate;
+  }
+
+  /** Whether the pacer still holds a keyframe of `track` that has not fully left. */
+  hasQueuedKeyframe(track: ViewerTrack): boolean {
+    return this.#pacer.hasQueued((frame) => frame.keyframe && frame.packets[0]?.track === track);
+  }
+
+  stats(rttMs: number | undefined): ViewerLinkStats {
+    const estimate = this.#estimator.estimate;
+    return {
+      estimateKbps: Math.round(estimate.targetBps / 1000),
+      receivedKbps: estimate.ackedBps === undefined ? undefined : Math.round(estimate.ackedBps / 1000),
+      lossFraction: estimate.lossFraction,
+      rttMs,
+      usage: estimate.usage,
+      pacerQueueMs: Math.round(this.#pacer.queueMs),
+      pacerFramesDropped: this.#pacer.counters.framesDropped,
+      feedbackPackets: this.#feedbackPackets,
+      probesSent: this.#estimator.probesSent,
+      probesSucceeded: this.#estimator.probesSucceeded,
+    };
+  }
+
+  trackStats(): ViewerTrackStats[] {
+    return this.#tracks.map((track) => track.stats());
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#unsubscribe();
+  }
+
+  /** Queues one frame of a track and sends what the pacer allows now. */
+  enqueue(frame: PacedFrame<LinkPacket>): void {
+    if (this.#closed) return;
+    this.#pacer.enqueue(frame);
+    this.#process();
+  }
+
+  #process(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#closed) return;
+    this.#pacer.process(performance.now());
+    if (this.#pacer.queuedFrames > 0) {
+      this.#timer = setTimeout(() => {
+        this.#process();
+      }, PACER_TICK_MS);
+    }
+  }
+
+  #send(item: LinkPacket): void {
+    const transport = this.#transport;
+    const before = transport.transportSequenceNumber;
+    const sizeBytes = item.track.send(item);
+    // werift writes the transport-wide sequence number synchronously inside sendRtp (before its
+    // first await), so a changed counter is this packet's number; unchanged: it was not sent
+    // (DTLS not connected, sender stopped, or the extension not negotiated).
+    const after = transport.transportSequenceNumber;
+    if (after !== before)
+      this.#estimator.onPacketSent(after, sizeBytes, performance.now(), item.probeCluster);
+  }
+
+  #onRtcp(packet: RtcpPacket): void {
+    if (!(packet instanceof RtcpTransportLayerFeedback) || packet.feedback.count !== TRANSPORT_CC_FMT) return;
+    // werift parses transport-cc into objects whose own `packetResults` are wrong (issue #12);
+    // its chunk and delta objects keep every field, so serializing them gives back the packet's
+    // bytes, which robocam's own decoder reads (round trip checked in transport-feedback tests).
+    let bytes: Buffer;
+    try {
+      bytes = packet.serialize();
+    } catch (error) {
+      this.#logger.debug({ err: errorMessage(error) }, 'unreadable transport-wide feedback');
+      return;
+    }
+    const decoded = decodeTransportFeedback(bytes);
+    if (!decoded.ok) {
+      this.#logger.debug({ error: decoded.error }, 'bad transport-wide feedback ignored');
+      return;
+    }
+    this.#feedbackPackets += 1;
+    const nowMs = performance.now();
+    const rtt = this.#tracks[0]?.rttSeconds;
+    if (rtt !== undefined) this.#estimator.onRtt(rtt * 1000);
+    const before = this.#pacer.rateBps;
+    const estimate = this.#estimator.onTransportFeedback(decoded.feedback, nowMs);
+    this.#pacer.rateBps = estimate.targetBps;
+    for (const track of this.#tracks) track.updateLayer(this.perTrackBps);
+    if (Math.abs(estimate.targetBps - before) > 0.2 * before && nowMs - this.#lastEstimateLogMs > 1_000) {
+      this.#lastEstimateLogMs = nowMs;
+      this.#logger.debug(
+        {
+          estimateKbps: Math.round(estimate.targetBps / 1000),
+          receivedKbps: estimate.ackedBps === undefined ? undefined : Math.round(estimate.ackedBps / 1000),
+          usage: estimate.usage,
+          lossFraction: Number(estimate.lossFraction.toFixed(3)),
+        },
+        'viewer bandwidth estimate changed',
+      );
+    }
+    this.#maybeProbe(nowMs);
+  }
+
+  /** Sends a probe cluster as padding on the first track when the estimator asks for one. */
+  #maybeProbe(nowMs: number): void {
+    const track = this.#tracks[0];
+    if (track === undefined || !track.canPad) return;
+    const cluster: ProbeCluster | undefined = this.#estimator.nextProbe(nowMs);
+    if (cluster === undefined) return;
+    // Padding packets carry at most 255 bytes each: a cluster is many small packets.
+    const paddingBytes = Math.min(MAX_PADDING_BYTES, cluster.packetBytes);
+    const packets = Math.ceil((cluster.packets * cluster.packetBytes) / paddingBytes);
+    const items: LinkPacket[] = [];
+    for (let i = 0; i < packets; i++) {
+      items.push({ track, packet: undefined, pictureId: undefined, paddingBytes, probeCluster: cluster.id });
+    }
+    this.enqueue({
+      packets: items,
+      packetBytes: items.map(() => paddingBytes + PACKET_OVERHEAD_BYTES),
+      keyframe: false,
+      // Above every media layer: the first thing the pacer drops when its queue is too long.
+      temporalLayer: 99,
+      stream: PROBE_STREAM,
+    });
+  }
+}
+
+/** One camera's stream to one viewer: layer choice, numbering, and the PLI guard. */
+export class ViewerTrack {
+  readonly #link: ViewerLink;
+  readonly #camera: TrackCamera;
+  readonly #rtpSender: RTCRtpSender;
+  readonly #logger: Logger;
+  readonly #forwarder: TemporalLayerForwarder;
+  /** This viewer's next RTP sequence number: assigned as packets leave the pacer, so frames the
+   * pacer or the layer choice drop leave no gap (a gap makes the receiver NACK and wait). */
+  #nextSequence = Math.floor(Math.random() * 0x1_0000);
+  #lastTimestamp: number | undefined;
+  #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
+  #plisIgnored = 0;
+
+  constructor(link: ViewerLink, camera: TrackCamera, rtpSender: RTCRtpSender, logger: Logger) {
+    this.#link = link;
+    this.#camera = camera;
+    this.#rtpSender = rtpSender;
+    this.#logger = logger;
+    this.#forwarder = new TemporalLayerForwarder(camera.maxTemporalLayer, 0);
+  }
+
+  /**
+   * What this viewer's link carries for this camera, bps; undefined until the viewer's feedback
+   * has been heard (a viewer without transport-wide feedback never limits the camera).
+   */
+  get availableBps(): number | undefined {
+    return this.#link.hasFeedback ? this.#link.perTrackBps : undefined;
+  }
+
+  /** Round-trip time from RTCP receiver reports (werift's), seconds. */
+  get rttSeconds(): number | undefined {
+    // werift computes it from receiver reports (what its getStats reports as roundTripTime) but
+    // types the field private.
+    return (this.#rtpSender as unknown as { readonly rtt?: number }).rtt;
+  }
+
+  /** Padding needs a media packet before it (its timestamp) and an end of frame behind it. */
+  get canPad(): boolean {
+    return this.#lastTimestamp !== undefined;
+  }
+
+  /** Sends one of the camera's frames to this viewer, through the pacer. */
+  sendFrame(frame: PacketizedFrame): void {
+    let pictureId: number | undefined;
+    if (frame.vp8 !== undefined) {
+      const forwarded = this.#forwarder.forward(frame.vp8, frame.keyframe, frame.packets.length);
+      if (forwarded === undefined) return;
+      if (forwarded.pictureId !== frame.vp8.pictureId) pictureId = forwarded.pictureId;
+    }
+    const packets = frame.packets.map((packet): LinkPacket => ({
+      track: this,
+      packet,
+      pictureId,
+      paddingBytes: 0,
+      probeCluster: undefined,
+    }));
+    this.#link.enqueue({
+      packets,
+      packetBytes: frame.packets.map((packet) => packet.payload.length + PACKET_OVERHEAD_BYTES),
+      keyframe: frame.keyframe,
+      temporalLayer: frame.temporalLayer,
+      stream: this,
+    });
+  }
+
+  /** Moves the target layer to what `availableBps` carries. */
+  updateLayer(availableBps: number): void {
+    const max = this.#camera.maxTemporalLayer;
+    if (max === 0) return;
+    const rateBps = this.#camera.targetBitrateBps;
+    const shares = this.#camera.layerShares;
+    const current = this.#forwarder.targetLayer;
+    let layer = 0;
+    for (let k = 1; k <= max; k++) {
+      const needed = (shares[k] ?? 1) * rateBps * (k > current ? LAYER_UP_HEADROOM : 1);
+      if (needed <= availableBps) layer = k;
+    }
+    if (layer === current) return;
+    this.#forwarder.targetLayer = layer;
+    this.#logger.info(
+      {
+        camera: this.#camera.id,
+        fromLayer: current,
+        toLayer: layer,
+        availableKbps: Math.round(availableBps / 1000),
+        cameraKbps: Math.round(rateBps / 1000),
+      },
+      layer < current ? 'viewer moved down a temporal layer' : 'viewer moving up a temporal layer',
+    );
+  }
+
+  /**
+   * A PLI or FIR from this viewer. Passed on unless a keyframe for this viewer is still in its
+   * pacer, or this viewer caused one less than 500 ms ago: a congested viewer repeats its PLIs
+   * every RTT while the keyframe it asked for is still crossing its narrow link, and each one
+   * would cost every other viewer a keyframe too. Returns whether it was passed on.
+   */
+  onKeyframeRequest(reason: 'pli' | 'fir'): boolean {
+    const nowMs = performance.now();
+    if (
+      this.#link.hasQueuedKeyframe(this) ||
+      nowMs - this.#lastKeyframeRequestMs < VIEWER_KEYFRAME_REQUEST_INTERVAL_MS
+    ) {
+      this.#plisIgnored += 1;
+      return false;
+    }
+    this.#lastKeyframeRequestMs = nowMs;
+    this.#camera.requestKeyframe(reason);
+    return true;
+  }
+
+  /**
+   * The pacer dropped base-layer frames of this track: this viewer cannot decode on without a
+   * keyframe. Not subject to the PLI guard (a queued keyframe may be older than the drop); the
+   * camera's policy still coalesces it with everyone else's requests.
+   */
+  keyframeNeeded(): void {
+    this.#lastKeyframeRequestMs = performance.now();
+    this.#camera.requestKeyframe('pli');
+  }
+
+  /** Puts one packet on the wire; returns its size as the estimator counts it. */
+  send(item: LinkPacket): number {
+    const sequenceNumber = this.#nextSequence;
+    this.#nextSequence = (this.#nextSequence + 1) & 0xffff;
+    let packet: RtpPacket;
+    if (item.packet === undefined) {
+      // A padding-only packet (RFC 3550 §5.1): P bit set, the payload is all padding and its last
+      // byte says how long it is. werift's SRTP path encrypts the payload as given and appends no
+      // padding of its own (header.paddingSize stays 0), which is what RFC 3711 wants: padding is
+      // part of the encrypted payload.
+      const padding = Buffer.alloc(item.paddingBytes);
+      padding[padding.length - 1] = item.paddingBytes;
+      packet = new RtpPacket(
+        new RtpHeader({
+          payloadType: 96,
+          sequenceNumber,
+          timestamp: this.#lastTimestamp ?? 0,
+          marker: false,
+          padding: true,
+        }),
+        padding,
+      );
+    } else {
+      const shared = item.packet;
+      this.#lastTimestamp = shared.header.timestamp;
+      const payload =
+        item.pictureId === undefined
+          ? shared.payload
+          : Buffer.from(withPictureId(shared.payload, item.pictureId));
+      const { header } = shared;
+      packet = new RtpPacket(
+        new RtpHeader({
+          payloadType: header.payloadType,
+          sequenceNumber,
+          timestamp: header.timestamp,
+          marker: header.marker,
+        }),
+        payload,
+      );
+    }
+    this.#rtpSender.sendRtp(packet).catch((error: unknown) => {
+      this.#logger.debug({ err: errorMessage(error) }, 'RTP send failed');
+    });
+    return packet.payload.length + PACKET_OVERHEAD_BYTES;
+  }
+
+  stats(): ViewerTrackStats {
+    return {
+      camera: this.#camera.id,
+      temporalLayer: this.#forwarder.currentLayer,
+      targetLayer: this.#forwarder.targetLayer,
+      maxLayer: this.#camera.maxTemporalLayer,
+      framesSkipped: this.#forwarder.framesDropped,
+      plisIgnored: this.#plisIgnored,
+    };
+  }
+}
