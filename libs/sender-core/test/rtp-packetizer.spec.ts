@@ -72,6 +72,8 @@ describe('RtpPacketizer', () => {
       monotonicMs: 5,
       sequence: 0,
       encodeMs: 1,
+      temporalLayer: 0,
+      layerSync: true,
     });
     expect(packets.length).toBeGreaterThanOrEqual(3);
     expect(packets.at(-1)!.header.marker).toBe(true);
