@@ -310,7 +310,7 @@ describe.each([2, 3] as const)('%i temporal layers', (layers) => {
 // Rate control with layers
 // ------------------------------------------------------------------------------------------------
 
-describe.each([2, 3] as const)('rate control with %i temporal layers', (layers) => {
+describe.each([1, 2, 3] as const)('rate control with %i temporal layer(s)', (layers) => {
   const START_KBPS = 500;
   const LOWER_KBPS = 200;
   let out: EncodedFrame[];
@@ -337,7 +337,7 @@ describe.each([2, 3] as const)('rate control with %i temporal layers', (layers) 
       return bytes.map((b) => `${Math.round((100 * b) / total)} %`).join(' / ');
     };
     console.log(
-      `VP8 ${W}x${H}@${FPS} busy, ${layers} layers: ${START_KBPS} kbit/s target → ${Math.round(before)} ` +
+      `VP8 ${W}x${H}@${FPS} busy, ${layers} temporal layer(s): ${START_KBPS} kbit/s target → ${Math.round(before)} ` +
         `(layers ${shares(15, 60)}); ${LOWER_KBPS} → ${Math.round(after)} (layers ${shares(75, 120)})`,
     );
     // The busy pattern spends most of the target, and the rate follows the new one.
@@ -347,6 +347,13 @@ describe.each([2, 3] as const)('rate control with %i temporal layers', (layers) 
     expect(after).toBeGreaterThan(0.6 * LOWER_KBPS);
     expect(after).toBeLessThan(1.3 * LOWER_KBPS);
   });
+
+  if (layers === 1) {
+    it('labels every frame layer 0, sync only at the keyframe', () => {
+      expect(out.every((f) => f.temporalLayer === 0 && f.layerSync === f.keyframe)).toBe(true);
+    });
+    return;
+  }
 
   it('splits the bytes between the layers roughly as configured, before and after the change', () => {
     const shares = TEMPORAL_PATTERNS[layers].cumulativeShare;
