@@ -16,6 +16,7 @@ import {
   type AVProfile,
 } from 'node-av/constants';
 import type { BitrateUpdateMode, EncoderPreference, ResolvedVideoEncoderSettings } from './settings.js';
+import { baseFrameBudgetRatio, tsParameters } from './temporal-layers.js';
 
 /** FFmpeg names of the encoders robocam uses. */
 export type ImplementationName = 'libvpx' | 'libx264' | 'h264_v4l2m2m' | 'h264_vaapi' | 'h264_nvenc';
@@ -60,7 +61,12 @@ export const IMPLEMENTATIONS: Readonly<Record<ImplementationName, Implementation
       ctx.rcMinRate = BigInt(kbps * 1000);
       // libvpxenc.c: rc_buf_initial_sz = rc_initial_buffer_occupancy * 1000 / bit_rate (ms).
       setGenericOption(ctx, 'rc_init_occupancy', Math.round((kbps * RC_INITIAL_BUFFER_MS) / 1000) * 1000);
+      // Temporal layers (see temporal-layers.ts): per-layer targets are absolute kbit/s, so they are
+      // recomputed at every (re-)open; between re-opens the timestamp scaling moves every layer's
+      // budget by the same factor (libvpx derives each layer's frame rate from the timestamps).
+      const layers = tsParameters(s.temporalLayers, kbps);
       return {
+        ...(layers === undefined ? {} : { 'ts-parameters': layers }),
         // VPX_DL_REALTIME: the encoder gets one frame interval at most, no multi-pass search.
         deadline: 'realtime',
         // Negative = fixed speed |n| (positive values make libvpx auto-tune speed to a share of the
@@ -73,13 +79,18 @@ export const IMPLEMENTATIONS: Readonly<Record<ImplementationName, Implementation
         // Alt-ref frames need look-ahead (and are invisible frames a receiver has to wait for).
         'auto-alt-ref': 0,
         // VPX_ERROR_RESILIENT_DEFAULT: entropy contexts are not carried across frames, so a lost
-        // frame does not corrupt the decoding of the following ones.
+        // frame does not corrupt the decoding of the following ones. Temporal layers depend on it:
+        // a viewer that is not sent the upper layers must not miss probability updates they carry.
         'error-resilient': 'default',
         // Temporal denoiser off: costs CPU and smears motion.
         'noise-sensitivity': 0,
         // Bound keyframe size (percent of an average frame) so a PLI-triggered keyframe doesn't
-        // flood the link: ~VP8_MAX_KEYFRAME_MS of data at the target rate.
-        'max-intra-rate': Math.max(300, Math.round((VP8_MAX_KEYFRAME_MS * s.fps) / 10)),
+        // flood the link: ~VP8_MAX_KEYFRAME_MS of data at the target rate. With temporal layers
+        // libvpx takes the percentage of a base-layer frame's budget (1.2× / 1.6× an average
+        // frame with 2 / 3 layers): scaled down so the bound stays the same number of bytes.
+        'max-intra-rate': Math.round(
+          Math.max(300, (VP8_MAX_KEYFRAME_MS * s.fps) / 10) / baseFrameBudgetRatio(s.temporalLayers),
+        ),
         // WebRTC's VP8 rate-control tolerances: may undershoot freely, overshoot only 15 %.
         'undershoot-pct': 100,
         'overshoot-pct': 15,

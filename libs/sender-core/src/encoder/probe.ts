@@ -84,6 +84,7 @@ export async function openEncoder(s: ResolvedVideoEncoderSettings, logger: Logge
       height: s.height,
       fps: s.fps,
       bitrateKbps: s.bitrateKbps,
+      temporalLayers: s.temporalLayers,
       ...(probed.profileLevelId === undefined ? {} : { profileLevelId: probed.profileLevelId }),
     };
     if (freshFailures > 0) logger.warn({ ...chosen, skipped: attempts }, 'encoder fell back');

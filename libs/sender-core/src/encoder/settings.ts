@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import type { Logger, RawVideoFrame, VideoCodec } from '@robocam/types';
 import { InvalidEncoderSettingsError } from './errors.js';
+import { TEMPORAL_LAYER_COUNTS, type TemporalLayerCount } from './temporal-layers.js';
 
 /**
  * Which encoder implementation to use.
@@ -72,6 +73,17 @@ export interface VideoEncoderSettings {
    * sliced threads, which add no latency. Ignored by hardware encoders.
    */
   threads?: number;
+  /**
+   * VP8 temporal layers, 1, 2 or 3. Default 2 for VP8: the one shared encoder then serves viewers
+   * of different link rates, a slow one getting only the base layer (half the frame rate, 60 % of
+   * the bits) while the others get everything, at a cost of some compression efficiency at the
+   * full rate (the upper layer predicts from older frames). 3 layers (quarter / half / full frame
+   * rate; 40 / 20 / 40 % of the bits) give a finer step at a further cost; 1 turns layering off.
+   * H.264 has no temporal layers here (none of its encoders in the table expose them): for H.264
+   * the value is validated but always resolves to 1, so one setting can serve cameras of both
+   * codecs. See `EncodedFrame.temporalLayer`.
+   */
+  temporalLayers?: TemporalLayerCount;
   /** Where the encoder logs its implementation choice, fallbacks and re-opens. Default silent. */
   logger?: Logger;
 }
@@ -85,6 +97,8 @@ export interface ResolvedVideoEncoderSettings {
   readonly bitrateKbps: number;
   readonly encoder: EncoderPreference;
   readonly threads: number;
+  /** Temporal layers in effect: 1 for H.264 whatever was asked. */
+  readonly temporalLayers: TemporalLayerCount;
 }
 
 /**
@@ -109,7 +123,9 @@ export interface EncodeOptions {
  * - `start`: the first frame of a new encoder, unasked;
  * - `reopen`: the encoder re-opened itself at a new bitrate (see {@link BitrateUpdateMode}) and a
  *   re-opened codec starts with a keyframe: an extra keyframe nobody asked for;
- * - `encoder`: the codec made one on its own (not expected with the settings used).
+ * - `encoder`: a keyframe nobody asked for: the codec made one on its own (not expected with the
+ *   settings used), or, with temporal layers, the encoder forced one after an encode() failed,
+ *   because where FFmpeg's layer pattern then stood is unknown and a keyframe restarts it.
  */
 export type KeyframeCause = 'forced' | 'start' | 'reopen' | 'encoder';
 
@@ -133,13 +149,21 @@ export interface EncodedFrame {
   encodeMs: number;
   /**
    * VP8 temporal layer of this frame: 0 is the base layer, which decodes on its own; frames of
-   * layer n reference only layers ≤ n, so a viewer can be sent layers 0..k and skip the rest.
-   * Always 0 for H.264 and for single-layer VP8.
+   * layer n reference only layers ≤ n, so a viewer can be sent layers 0..k and skip the rest (the
+   * decoded base-layer pictures are then bit-identical to those of the full stream). Keyframes are
+   * always layer 0 (a keyframe replaces every reference buffer: every viewer needs it). Always 0
+   * for H.264 and for single-layer VP8. The pattern (see `VideoEncoder.temporalLayers`): 2 layers
+   * 0,1,0,1,…; 3 layers 0,2,1,2,…; it restarts at every keyframe.
    */
   temporalLayer: number;
   /**
-   * Layer sync: this frame references only base-layer frames (or is a keyframe), so a receiver
-   * that so far got only lower layers can start taking this frame's layer here.
+   * Layer sync (the VP8 payload descriptor's Y bit): true for keyframes, and for an upper-layer
+   * frame that references base-layer frames only, so a receiver that so far got only layer 0 can
+   * start taking this frame's layer here. False for base-layer delta frames (a receiver never
+   * switches to layer 0; they reference only the previous base-layer frame anyway). With 2
+   * layers every layer-1 frame is a sync frame; with 3 layers the layer-1 frames and the first
+   * layer-2 frame after each base frame are, the second layer-2 frame (which references the
+   * layer-1 frame before it) is not.
    */
   layerSync: boolean;
 }
@@ -165,6 +189,9 @@ export interface VideoEncoderStats {
   /** Current target bitrate, kbit/s. */
   bitrateKbps: number;
 }
+
+/** Temporal layers of a VP8 encoder unless its settings say otherwise. */
+export const DEFAULT_VP8_TEMPORAL_LAYERS: TemporalLayerCount = 2;
 
 /** Lowest target bitrate, kbit/s; lower requests are clamped to it. */
 export const MIN_BITRATE_KBPS = 100;
@@ -228,7 +255,11 @@ export function resolveEncoderSettings(settings: VideoEncoderSettings): Resolved
     settings.threads ?? (codec === 'vp8' ? 1 : Math.max(1, Math.min(2, availableParallelism() - 1)));
   if (!Number.isInteger(threads) || threads < 1 || threads > 16)
     bad(`threads must be an integer in [1, 16], got ${String(threads)}`);
-  return { codec, width, height, fps, bitrateKbps, encoder, threads };
+  const layersIn: unknown = settings.temporalLayers ?? DEFAULT_VP8_TEMPORAL_LAYERS;
+  if (!TEMPORAL_LAYER_COUNTS.includes(layersIn as TemporalLayerCount))
+    bad(`temporalLayers must be 1, 2 or 3, got ${String(layersIn)}`);
+  const temporalLayers = codec === 'vp8' ? (layersIn as TemporalLayerCount) : 1;
+  return { codec, width, height, fps, bitrateKbps, encoder, threads, temporalLayers };
 }
 
 /** Why `frame` cannot go into an encoder with settings `s` (size, data length, timestamps), or

@@ -13,6 +13,11 @@
  * small (500 ms) buffer. Keyframes only where the caller forces them (`encode(f, { keyframe })`: the
  * keyframe policy decides first frame, joins, PLI/FIR and the periodic interval), plus the one a
  * re-open at a new bitrate starts with, reported as `keyframeCause: 'reopen'`.
+ *
+ * VP8 temporal layers (`temporalLayers`, default 2): libvpx encodes a fixed layer pattern that
+ * FFmpeg restarts at every forced keyframe and at every open; FFmpeg does not say which layer a
+ * packet is, so the encoder follows the same counter (see temporal-layers.ts) and labels each
+ * frame with its `temporalLayer` and `layerSync`.
  */
 import {
   RTP_VIDEO_CLOCK_RATE_HZ,
@@ -46,12 +51,15 @@ import {
   type VideoEncoderSettings,
   type VideoEncoderStats,
 } from './settings.js';
+import { TEMPORAL_PATTERNS, type TemporalLayerCount, type TemporalPattern } from './temporal-layers.js';
 
 interface PendingFrame {
   timestampMs: number;
   monotonicMs: number;
   startedAt: number;
   forced: boolean;
+  /** Position in the temporal-layer period at which the frame went into the codec. */
+  layerPosition: number;
 }
 
 /**
@@ -76,6 +84,13 @@ export class VideoEncoder {
 
   readonly #impl: Implementation;
   readonly #logger: Logger;
+  readonly #pattern: TemporalPattern;
+  /** Position of the next frame in the layer pattern: FFmpeg's libvpxenc `current_temporal_idx`,
+   * which is 0 at open, 0 for a forced keyframe, and advanced after each encode call. */
+  #layerPosition = 0;
+  /** An encode failed with layers on: where FFmpeg's counter stands is unknown, so the next frame
+   * is forced to be a keyframe, which restarts the pattern at a known point. */
+  #layerPositionLost = false;
   #session: CodecSession;
   /** Why the current session was opened: its first keyframe is reported with this cause. */
   #sessionCause: 'start' | 'reopen' = 'start';
@@ -107,6 +122,7 @@ export class VideoEncoder {
   ) {
     this.#impl = impl;
     this.#logger = logger;
+    this.#pattern = TEMPORAL_PATTERNS[settings.temporalLayers];
     this.codec = settings.codec;
     this.implementation = impl.name;
     this.hardware = impl.hardware;
@@ -141,6 +157,12 @@ export class VideoEncoder {
     if (settings.bitrateKbps !== undefined && s.bitrateKbps !== settings.bitrateKbps) {
       logger.debug({ requestedKbps: settings.bitrateKbps, bitrateKbps: s.bitrateKbps }, 'bitrate clamped');
     }
+    if (settings.temporalLayers !== undefined && s.temporalLayers !== settings.temporalLayers) {
+      logger.debug(
+        { codec: s.codec, requested: settings.temporalLayers, temporalLayers: s.temporalLayers },
+        'temporal layers ignored (VP8 only)',
+      );
+    }
     const { impl, session, probed, fallbacks } = await openEncoder(s, logger);
     return new VideoEncoder(impl, s, session, probed, fallbacks, logger);
   }
@@ -161,6 +183,14 @@ export class VideoEncoder {
   /** close() was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * VP8 temporal layers in effect (1, 2 or 3; always 1 for H.264). Layer ids repeat 0,1 (2 layers)
+   * or 0,2,1,2 (3 layers) from every keyframe; see `EncodedFrame.temporalLayer` / `layerSync`.
+   */
+  get temporalLayers(): TemporalLayerCount {
+    return this.#pattern.layers;
   }
 
   /** Current target bitrate (kbit/s). */
@@ -227,6 +257,7 @@ export class VideoEncoder {
       monotonicMs: frame.monotonicMs,
       startedAt,
       forced: options.keyframe === true,
+      layerPosition: 0,
     };
     const run = this.#encodeLoaded(pending).finally(() => {
       this.#inFlight = undefined;
@@ -238,7 +269,7 @@ export class VideoEncoder {
   async #encodeLoaded(frame: PendingFrame): Promise<EncodedFrame[]> {
     this.#stats.framesIn += 1;
     if (frame.forced) this.#stats.keyframesRequested += 1;
-    let keyframe = frame.forced;
+    let keyframe = frame.forced || this.#layerPositionLost;
     const raw: RawPacket[] = [];
     try {
       if (this.#needsReinit(keyframe)) {
@@ -252,10 +283,19 @@ export class VideoEncoder {
         this.#pendingKbps = undefined;
       }
       const { pts, duration } = this.#timestamps(frame.monotonicMs);
+      // FFmpeg restarts the pattern for a frame sent with pict_type I (a new session is at 0).
+      if (keyframe) this.#layerPosition = 0;
+      frame.layerPosition = this.#layerPosition;
       this.#pending.set(pts, frame);
-      raw.push(...(await this.#session.encode(pts, duration, keyframe)));
+      this.#layerPositionLost = false;
+      const encoding = this.#session.encode(pts, duration, keyframe);
+      // Advanced once per encode call, as libvpxenc.c does after vpx_codec_encode.
+      this.#layerPosition = (this.#layerPosition + 1) % this.#pattern.layerIds.length;
+      raw.push(...(await encoding));
     } catch (e) {
       this.#stats.errors += 1;
+      // Did FFmpeg's counter advance? Unknowable: restart the pattern with the next frame.
+      if (this.#pattern.layers > 1) this.#layerPositionLost = true;
       throw new EncodeFailedError(`${this.implementation} failed to encode: ${errorMessage(e)}`, {
         cause: e,
       });
@@ -298,6 +338,7 @@ export class VideoEncoder {
     old.free();
     this.#session = next;
     this.#sessionCause = 'reopen';
+    this.#layerPosition = 0; // a newly opened libvpxenc starts its layer pattern over
     this.#ptsScale = 1;
     this.#pendingKbps = undefined;
     this.#lastReinitAt = performance.now();
@@ -346,6 +387,10 @@ export class VideoEncoder {
       keyframeCause = info?.forced === true ? 'forced' : p.first ? this.#sessionCause : 'encoder';
       this.#stats.keyframes += 1;
     }
+    // A keyframe replaces every reference buffer: layer 0 for everyone, wherever it fell.
+    const position = info?.layerPosition ?? 0;
+    const temporalLayer = p.keyframe ? 0 : (this.#pattern.layerIds[position] ?? 0);
+    const layerSync = p.keyframe || (this.#pattern.sync[position] ?? false);
     this.#stats.framesOut += 1;
     this.#stats.bytesOut += data.length;
     return {
@@ -356,8 +401,8 @@ export class VideoEncoder {
       monotonicMs: info?.monotonicMs ?? this.#lastInputMonotonicMs ?? 0,
       sequence: this.#sequence++,
       encodeMs,
-      temporalLayer: 0,
-      layerSync: p.keyframe,
+      temporalLayer,
+      layerSync,
     };
   }
 
