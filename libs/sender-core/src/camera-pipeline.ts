@@ -13,13 +13,16 @@ import {
 } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
 import {
+  TEMPORAL_PATTERNS,
   VideoEncoder,
   checkBitrateKbps,
+  type TemporalLayerCount,
   type EncodedFrame,
   type EncoderPreference,
 } from './encoder/index.js';
 import { KeyframePolicy, type KeyframeReason } from './keyframe-policy.js';
 import { LostCameraCard } from './lost-camera-card.js';
+import { EncoderBudget } from './encoder-budget.js';
 import { sharedEncoderTarget } from './encoder-target.js';
 import { RtpPacketizer, type PacketizedFrame } from './rtp-packetizer.js';
 import type { VideoSource } from './video-source.js';
@@ -35,8 +38,6 @@ export interface RtpSink {
   readonly availableBps: number | undefined;
 }
 
-/** Cumulative share of the bitrate carried by temporal layers 0..k, by number of layers. */
-const LAYER_SHARES: Readonly<Record<number, readonly number[]>> = { 1: [1], 2: [0.6, 1], 3: [0.4, 0.6, 1] };
 /** Raises of the encoder target wait this long after the last change (cuts apply at once). */
 const TARGET_RAISE_INTERVAL_MS = 500;
 /** A raise is at most this factor (≈ 1.7× a second): a probe's 4× jump must not re-open libvpx. */
@@ -58,6 +59,12 @@ export interface CameraPipelineSettings {
   bitrateKbps?: number;
   /** Encoder implementation preference. Default 'auto'. */
   encoder?: EncoderPreference;
+  /**
+   * VP8 temporal layers (1–3; see `VideoEncoderSettings.temporalLayers`). Default 2: a viewer on
+   * a narrow link can be sent the base layer (half the frames, 60 % of the bitrate) while the
+   * others get every frame. Ignored for H.264.
+   */
+  temporalLayers?: TemporalLayerCount;
   /** Seconds between periodic keyframes (see `KeyframePolicy`). Default 10; 0 disables them. */
   keyframeIntervalSec?: number;
   /** Minimum ms between keyframes forced by PLI/FIR. Default 300. */
@@ -110,6 +117,11 @@ export interface CameraStats {
    * viewer was connected yet.
    */
   framesDropped: number;
+  /**
+   * Of those, frames not encoded because the encoder made more than its lowered target even at
+   * its coarsest quality (see `EncoderBudget`): on a narrow link, fewer frames instead of a queue.
+   */
+  framesSkippedForBitrate: number;
   /** Keyframes by reason (see `KeyframeReason`). */
   keyframes: Record<KeyframeReason, number>;
   keyframeRequestsCoalesced: number;
@@ -171,12 +183,15 @@ export class CameraPipeline
   /** Encoder target set by congestion control (≤ the configured bitrate); undefined: not lowered. */
   #targetKbps: number | undefined;
   #lastTargetChangeMs = Number.NEGATIVE_INFINITY;
+  /** Skips frames while the encoder overshoots a lowered target (see EncoderBudget). */
+  readonly #budget = new EncoderBudget();
   readonly #closing = new CloseOnce();
   #h264ProfileLevelId: string | undefined;
   readonly #counters = {
     framesCaptured: 0,
     framesEncoded: 0,
     framesDropped: 0,
+    framesSkippedForBitrate: 0,
     bytesEncoded: 0,
     packetsSent: 0,
   };
@@ -314,7 +329,7 @@ export class CameraPipeline
 
   /** Share of the bitrate carried by temporal layers 0..k (cumulative), index k. */
   get layerShares(): readonly number[] {
-    return LAYER_SHARES[this.#temporalLayers()] ?? [1];
+    return TEMPORAL_PATTERNS[this.#temporalLayers()].cumulativeShare;
   }
 
   /** The configured bitrate (the ceiling of the encoder target), bps; 0 before the encoder first ran. */
@@ -327,8 +342,8 @@ export class CameraPipeline
     return (this.#targetKbps ?? this.#configuredKbps()) * 1000;
   }
 
-  #temporalLayers(): number {
-    return (this.#encoder as { temporalLayers?: number } | undefined)?.temporalLayers ?? 1;
+  #temporalLayers(): TemporalLayerCount {
+    return this.#encoder?.temporalLayers ?? 1;
   }
 
   #configuredKbps(): number {
@@ -446,6 +461,7 @@ export class CameraPipeline
     }
     this.#encoder = encoder;
     this.#targetKbps = undefined;
+    this.#budget.reset();
     this.#packetizer = new RtpPacketizer(this.codec);
     this.#keyframes.reset();
     this.#keyframes.request('first');
@@ -473,6 +489,9 @@ export class CameraPipeline
       fps: source.fps,
       ...(this.#bitrateKbps === undefined ? {} : { bitrateKbps: this.#bitrateKbps }),
       ...(this.#settings.encoder === undefined ? {} : { encoder: this.#settings.encoder }),
+      ...(this.#settings.temporalLayers === undefined
+        ? {}
+        : { temporalLayers: this.#settings.temporalLayers }),
       logger: this.#logger,
     });
   }
@@ -529,9 +548,21 @@ export class CameraPipeline
       this.#unsentFrame = frame;
       return;
     }
-    this.#followViewers(encoder, performance.now());
+    const nowMs = performance.now();
+    this.#followViewers(encoder, nowMs);
     // Media timing (keyframe intervals, RTP timestamps) runs on the monotonic clock.
     const forced = this.#keyframes.forFrame(frame.monotonicMs);
+    // Only while congestion control holds the target down: at the configured rate an encoder's
+    // start-up overshoot (libvpx: ~14 % for a few seconds) is no reason to show fewer frames.
+    if (
+      forced === undefined &&
+      this.#targetKbps !== undefined &&
+      this.#budget.shouldSkip(nowMs, this.targetBitrateBps)
+    ) {
+      this.#counters.framesDropped += 1;
+      this.#counters.framesSkippedForBitrate += 1;
+      return;
+    }
     encoder
       .encode(frame, { keyframe: forced !== undefined })
       .then((outputs) => {
@@ -550,6 +581,7 @@ export class CameraPipeline
     this.#encodeMsSum += output.encodeMs;
     this.#encodeMsMax = Math.max(this.#encodeMsMax, output.encodeMs);
     this.#keyframes.encoded(output);
+    this.#budget.onEncoded(output.data.length, performance.now(), this.targetBitrateBps);
     const frame = packetizer.packetize(output);
     for (const [sink, state] of this.#sinks) {
       if (state.awaitingKeyframe) {
