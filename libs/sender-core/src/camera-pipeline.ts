@@ -24,6 +24,7 @@ import { KeyframePolicy, type KeyframeReason } from './keyframe-policy.js';
 import { LostCameraCard } from './lost-camera-card.js';
 import { EncoderBudget } from './encoder-budget.js';
 import { sharedEncoderTarget } from './encoder-target.js';
+import { ResolutionTier, scaleI420, type ResolutionScale } from './resolution-tier.js';
 import { RtpPacketizer, type PacketizedFrame } from './rtp-packetizer.js';
 import type { VideoSource } from './video-source.js';
 
@@ -137,6 +138,11 @@ export interface CameraStats {
   maxBitrateKbps: number | undefined;
   /** Temporal layers the encoder makes (1: none). */
   temporalLayers: number;
+  /** The size frames are encoded at now: the camera's, or half of it (low-resolution tier). */
+  encodedWidth: number | undefined;
+  encodedHeight: number | undefined;
+  /** Times the encoded size changed (see `ResolutionTier`). */
+  resolutionChanges: number;
   encoderStarts: number;
 }
 
@@ -185,6 +191,11 @@ export class CameraPipeline
   #lastTargetChangeMs = Number.NEGATIVE_INFINITY;
   /** Skips frames while the encoder overshoots a lowered target (see EncoderBudget). */
   readonly #budget = new EncoderBudget();
+  /** Half-size encoding while the target is far below the configured bitrate (resolution-tier.ts). */
+  readonly #tier = new ResolutionTier();
+  readonly #scaledFrames: { half?: Uint8Array; quarter?: Uint8Array } = {};
+  #resolutionSwitch: Promise<void> | undefined;
+  #resolutionChanges = 0;
   readonly #closing = new CloseOnce();
   #h264ProfileLevelId: string | undefined;
   readonly #counters = {
@@ -380,11 +391,64 @@ export class CameraPipeline
     ) {
       nextKbps = Math.min(wantedKbps, currentKbps * TARGET_RAISE_FACTOR);
     }
-    if (nextKbps === currentKbps) return;
-    nextKbps = Math.round(nextKbps);
-    this.#lastTargetChangeMs = nowMs;
-    this.#targetKbps = nextKbps >= ceilingKbps ? undefined : nextKbps;
-    encoder.setBitrate(Math.max(nextKbps, 1));
+    if (nextKbps !== currentKbps) {
+      nextKbps = Math.round(nextKbps);
+      this.#lastTargetChangeMs = nowMs;
+      this.#targetKbps = nextKbps >= ceilingKbps ? undefined : nextKbps;
+      encoder.setBitrate(Math.max(nextKbps, 1));
+    }
+    this.#followTier(encoder, nextKbps, ceilingKbps, nowMs);
+  }
+
+  /** Re-opens the encoder at half or full size when the target crosses the tier's thresholds. */
+  #followTier(encoder: VideoEncoder, targetKbps: number, ceilingKbps: number, nowMs: number): void {
+    const { width, height } = this.source;
+    const maxScale = ResolutionTier.maxScale(width, height);
+    if (this.#resolutionSwitch !== undefined || maxScale === 1) return;
+    const scale = this.#tier.decide(targetKbps * 1000, ceilingKbps * 1000, nowMs, maxScale);
+    if (scale === this.#encodedScale(encoder)) return;
+    this.#resolutionSwitch = this.#reopenEncoder(encoder, width / scale, height / scale, targetKbps)
+      .catch((error: unknown) => {
+        this.#logger.warn({ err: errorMessage(error) }, 'changing the encoded resolution failed');
+      })
+      .finally(() => {
+        this.#resolutionSwitch = undefined;
+      });
+  }
+
+  /** The divisor of the camera's size the encoder runs at (1, 2 or 4). */
+  #encodedScale(encoder: VideoEncoder): ResolutionScale {
+    const ratio = Math.round(this.source.width / encoder.settings.width);
+    return ratio === 4 ? 4 : ratio === 2 ? 2 : 1;
+  }
+
+  async #reopenEncoder(
+    previous: VideoEncoder,
+    width: number,
+    height: number,
+    bitrateKbps: number,
+  ): Promise<void> {
+    const next = await VideoEncoder.create({
+      ...previous.settings,
+      width,
+      height,
+      bitrateKbps: Math.max(1, Math.round(bitrateKbps)),
+      logger: this.#logger,
+    });
+    if (this.#encoder !== previous) {
+      // Stopped (or replaced) meanwhile.
+      await next.close();
+      return;
+    }
+    this.#encoder = next;
+    this.#resolutionChanges += 1;
+    this.#logger.info(
+      { width, height, bitrateKbps: next.bitrateKbps, configuredKbps: this.#configuredKbps() },
+      width === this.source.width
+        ? "camera back to full size: the viewers' links carry enough again"
+        : "camera encoded at half size: its viewers' links carry too little for full size",
+    );
+    await previous.close();
   }
 
   stats(): CameraStats {
@@ -402,6 +466,9 @@ export class CameraPipeline
       bitrateKbps: encoderStats?.bitrateKbps ?? this.#bitrateKbps,
       maxBitrateKbps: this.#bitrateKbps ?? encoderStats?.bitrateKbps,
       temporalLayers: this.#temporalLayers(),
+      encodedWidth: this.#encoder?.settings.width,
+      encodedHeight: this.#encoder?.settings.height,
+      resolutionChanges: this.#resolutionChanges,
       encoderStarts: this.#encoderStarts,
     };
   }
@@ -462,6 +529,7 @@ export class CameraPipeline
     this.#encoder = encoder;
     this.#targetKbps = undefined;
     this.#budget.reset();
+    this.#tier.reset();
     this.#packetizer = new RtpPacketizer(this.codec);
     this.#keyframes.reset();
     this.#keyframes.request('first');
@@ -532,6 +600,15 @@ export class CameraPipeline
       this.#counters.framesDropped += 1;
       return;
     }
+    const scale = this.#encodedScale(encoder);
+    if (
+      scale !== 1 &&
+      frame.width === scale * encoder.settings.width &&
+      frame.height === scale * encoder.settings.height
+    ) {
+      // The low-resolution tier: encode() copies the frame at once, so the buffers are reused.
+      frame = scaleI420(frame, scale, this.#scaledFrames);
+    }
     if (frame.width !== encoder.settings.width || frame.height !== encoder.settings.height) {
       // Sources keep their negotiated size; a frame of another size cannot go into this encoder.
       this.#counters.framesDropped += 1;
@@ -561,6 +638,7 @@ export class CameraPipeline
     ) {
       this.#counters.framesDropped += 1;
       this.#counters.framesSkippedForBitrate += 1;
+      encoder.skip(frame.monotonicMs);
       return;
     }
     encoder

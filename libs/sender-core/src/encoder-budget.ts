@@ -46,7 +46,10 @@ export class EncoderBudget {
   /** Counts an encoded frame's bytes. */
   onEncoded(bytes: number, nowMs: number, targetBps: number): void {
     this.#drain(nowMs, targetBps);
-    this.#debtBits += bytes * 8;
+    // Capped: a keyframe made at a high target, or a target that just fell 4×, must not make the
+    // next seconds skip frames to pay back bits that are long gone (measured with Chromium behind
+    // tbf: uncapped debt kept the camera at 4 fps for 8 s after a squeeze began).
+    this.#debtBits = Math.min(this.#debtBits + bytes * 8, (2 * targetBps * this.maxDebtMs) / 1000);
   }
 
   /** Forget the debt (a new encoder, a new target ceiling). */

@@ -43,6 +43,9 @@ export interface TrackCamera {
 export interface ViewerLinkStats {
   /** The send-side estimate: what this viewer's link carries now, kbit/s (all its cameras). */
   estimateKbps: number;
+  /** The two bounds the estimate is the lower of: from queueing delay, and from loss (kbit/s). */
+  delayBasedKbps: number;
+  lossBasedKbps: number;
   /** What the viewer acknowledged receiving over the last ~0.5 s, kbit/s (undefined before feedback). */
   receivedKbps: number | undefined;
   /** Fraction of packets lost in the last judged window (0..1). */
@@ -96,8 +99,12 @@ const TRANSPORT_CC_FMT = 15;
 const PACER_TICK_MS = 5;
 /** A viewer's PLIs make at most one keyframe this often, and none while one is queued for it. */
 const VIEWER_KEYFRAME_REQUEST_INTERVAL_MS = 500;
-/** Going up a layer needs this much headroom above the layer's rate: no flapping at the edge. */
-const LAYER_UP_HEADROOM = 1.15;
+/**
+ * Going up a layer needs this much headroom above the layer's rate: no flapping at the edge. Small:
+ * the camera's target is itself 10 % under the fastest viewer's estimate (MEDIA_SHARE), and a lone
+ * viewer must always qualify for every layer (with 1.15 it sat on the base layer at 649 kbit/s).
+ */
+const LAYER_UP_HEADROOM = 1.05;
 /** The pacer's stream key of probe padding (never waits for a keyframe). */
 const PROBE_STREAM = Symbol('probe');
 /** Largest padding payload an RTP packet can carry (the padding length is one byte). */
@@ -180,6 +187,8 @@ export class ViewerLink {
     const estimate = this.#estimator.estimate;
     return {
       estimateKbps: Math.round(estimate.targetBps / 1000),
+      delayBasedKbps: Math.round(estimate.delayBasedBps / 1000),
+      lossBasedKbps: Math.round(estimate.lossBasedBps / 1000),
       receivedKbps: estimate.ackedBps === undefined ? undefined : Math.round(estimate.ackedBps / 1000),
       lossFraction: estimate.lossFraction,
       rttMs,

@@ -65,6 +65,11 @@ export interface ViewerSessionSettings {
   peer: PeerSettings;
   /** Logger, usually a child with the session and viewer bound. Default `silentLogger`. */
   logger?: Logger;
+  /**
+   * Where this viewer's bandwidth estimate starts, bps: the last estimate of its previous session
+   * (the sender remembers it). Default: the cameras' configured bitrates.
+   */
+  linkStartBps?: number;
 }
 
 /**
@@ -162,6 +167,8 @@ export class ViewerSession
   readonly #links = new Map<RTCDtlsTransport, ViewerLink>();
   /** The tracks by their RTP sender's SSRC, for PLI/FIR. */
   readonly #tracksBySsrc = new Map<number, ViewerTrack>();
+  /** The estimate when the session closed (its links are gone by then). */
+  #closingEstimateBps: number | undefined;
   /** When the offer arrived (performance.now()): the origin of the debug-level set-up timeline. */
   readonly #createdAt = performance.now();
   #firstPacketSent = false;
@@ -183,6 +190,12 @@ export class ViewerSession
   /** Who closed the session and why; undefined while open. */
   get closeInfo(): SessionCloseInfo | undefined {
     return this.#closing.info;
+  }
+
+  /** The latest bandwidth estimate of the viewer's link (bps), once its feedback was heard. */
+  get lastEstimateBps(): number | undefined {
+    const link = [...this.#links.values()][0];
+    return link?.hasFeedback === true ? link.estimate.targetBps : this.#closingEstimateBps;
   }
 
   get connectionState(): string {
@@ -373,6 +386,7 @@ export class ViewerSession
       clearTimeout(this.#connectTimer);
       clearInterval(this.#silenceTimer);
       for (const { camera, sink } of this.#sinks.splice(0)) camera.detach(sink);
+      this.#closingEstimateBps = this.lastEstimateBps;
       for (const link of this.#links.values()) link.close();
       this.#links.clear();
       const pc = this.#pc;
@@ -453,10 +467,12 @@ export class ViewerSession
   #attachSinks(): void {
     const transceivers =
       this.#pc?.getTransceivers().filter((transceiver) => transceiver.kind === 'video') ?? [];
-    const startBps = Math.max(
+    const configuredBps = Math.max(
       300_000,
       this.cameras.reduce((sum, camera) => sum + camera.maxBitrateBps, 0),
     );
+    const hint = this.#settings.linkStartBps;
+    const startBps = hint !== undefined && hint > 0 ? Math.min(hint, configuredBps) : configuredBps;
     transceivers.forEach((transceiver, index) => {
       const camera = this.cameras[index];
       if (camera === undefined) return;
@@ -467,7 +483,7 @@ export class ViewerSession
           transport: transceiver.dtlsTransport,
           startBps,
           // Probing may find more than the cameras use: an estimate above their sum says "free".
-          maxBps: 1.25 * startBps,
+          maxBps: 1.25 * configuredBps,
           minBps: 100_000,
           logger: this.#logger,
         });

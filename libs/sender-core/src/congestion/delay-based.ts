@@ -25,9 +25,14 @@ const K_UP = 0.0087;
 const K_DOWN = 0.039;
 /** Overuse must last this long before it is signalled (ms). */
 const OVERUSE_TIME_MS = 10;
+/** Burst grouping (libwebrtc's InterArrival): arrivals this close join the group... */
+const BURST_DELTA_MS = 5;
+/** ...for at most this long. */
+const MAX_BURST_DURATION_MS = 100;
 
 interface PacketGroup {
   firstSentAtMs: number;
+  firstArrivalMs: number;
   lastSentAtMs: number;
   lastArrivalMs: number;
   sizeBytes: number;
@@ -59,7 +64,7 @@ export class InterArrival {
       return undefined;
     }
     if (packet.sentAtMs < current.firstSentAtMs) return undefined; // reordered from an old group
-    if (packet.sentAtMs - current.firstSentAtMs <= GROUP_SPAN_MS) {
+    if (packet.sentAtMs - current.firstSentAtMs <= GROUP_SPAN_MS || belongsToBurst(current, packet)) {
       current.lastSentAtMs = Math.max(current.lastSentAtMs, packet.sentAtMs);
       current.lastArrivalMs = Math.max(current.lastArrivalMs, packet.arrivalMs);
       current.sizeBytes += packet.sizeBytes;
@@ -77,9 +82,27 @@ export class InterArrival {
   }
 }
 
+/**
+ * libwebrtc's burst rule: a packet that arrived within 5 ms of the group's last one and sooner
+ * than its send spacing would predict (the path delivered a queued burst, e.g. a paced keyframe
+ * leaving a Wi-Fi aggregation or a tbf bucket) joins the group instead of starting a new one, for
+ * at most 100 ms. Without it such bursts read as a falling-then-rising delay and trigger overuse.
+ */
+function belongsToBurst(current: PacketGroup, packet: ReceivedPacket): boolean {
+  const arrivalDeltaMs = packet.arrivalMs - current.lastArrivalMs;
+  const sendDeltaMs = packet.sentAtMs - current.lastSentAtMs;
+  if (sendDeltaMs === 0) return true;
+  return (
+    arrivalDeltaMs - sendDeltaMs < 0 &&
+    arrivalDeltaMs <= BURST_DELTA_MS &&
+    packet.arrivalMs - current.firstArrivalMs < MAX_BURST_DURATION_MS
+  );
+}
+
 function group(packet: ReceivedPacket): PacketGroup {
   return {
     firstSentAtMs: packet.sentAtMs,
+    firstArrivalMs: packet.arrivalMs,
     lastSentAtMs: packet.sentAtMs,
     lastArrivalMs: packet.arrivalMs,
     sizeBytes: packet.sizeBytes,

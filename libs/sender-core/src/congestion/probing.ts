@@ -20,8 +20,12 @@ export interface ProbeCluster {
   readonly packetBytes: number;
 }
 
-/** A cluster's packets are spread over at least this long: shorter spans measure the pacer's timer, not the link. */
-const PROBE_DURATION_MS = 30;
+/**
+ * A cluster's packets are spread over this long. Shorter spans measure the pacer's timer and the
+ * bottleneck's token bucket rather than its rate: with 30 ms clusters behind `tbf rate 1mbit burst
+ * 16kbit`, the 2 kB the bucket lets through at once made probes read 1.24 Mbit/s.
+ */
+const PROBE_DURATION_MS = 80;
 const MIN_PROBE_PACKETS = 5;
 const MAX_PADDING_BYTES = 1_000;
 /** Probe at this multiple of the current estimate (libwebrtc's further-probe factor is 2). */
