@@ -101,7 +101,7 @@ const PACER_TICK_MS = 5;
 const VIEWER_KEYFRAME_REQUEST_INTERVAL_MS = 500;
 /**
  * Going up a layer needs this much headroom above the layer's rate: no flapping at the edge. Small:
- * the camera's target is itself 10 % under the fastest viewer's estimate (MEDIA_SHARE), and a lone
+ * the camera's target is itself 5 % under the fastest viewer's estimate (MEDIA_SHARE), and a lone
  * viewer must always qualify for every layer (with 1.15 it sat on the base layer at 649 kbit/s).
  */
 const LAYER_UP_HEADROOM = 1.05;

@@ -28,7 +28,9 @@ describe('sharedEncoderTarget', () => {
 
   it('follows the slowest H.264 viewer (no layers) within the same bound, and never below the floor', () => {
     const h264 = { ...base, baseLayerShare: 1 };
-    expect(sharedEncoderTarget({ ...h264, viewersBps: [1_000_000, 3_000_000] })).toBeCloseTo(900_000);
+    expect(sharedEncoderTarget({ ...h264, viewersBps: [1_000_000, 3_000_000] })).toBeCloseTo(
+      MEDIA_SHARE * 1_000_000,
+    );
     expect(sharedEncoderTarget({ ...h264, viewersBps: [50_000] })).toBe(150_000);
   });
 });

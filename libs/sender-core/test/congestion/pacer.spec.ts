@@ -77,8 +77,8 @@ describe('Pacer', () => {
       onKeyframeNeeded: () => (keyframeRequests += 1),
       maxQueueMs: 200,
     });
-    pacer.enqueue(frame('k', 2, { keyframe: true })); // 192 ms at 100 kbit/s
-    pacer.enqueue(frame('d1', 2)); // over the bound: d1 must go, the keyframe stays
+    pacer.enqueue(frame('k', 2, { keyframe: true })); // 192 ms at 100 kbit/s: not bounded itself
+    pacer.enqueue(frame('d1', 3)); // 288 ms behind it, over the bound: d1 must go, the keyframe stays
     expect(keyframeRequests).toBe(1);
     pacer.enqueue(frame('d2', 1)); // after a dropped base frame: undecodable, dropped
     run(pacer, sent, clock, 1000);
@@ -101,7 +101,7 @@ describe('Pacer', () => {
       maxQueueMs: 200,
     });
     pacer.enqueue({ ...frame('a-key', 2, { keyframe: true }), stream: 'a' });
-    pacer.enqueue({ ...frame('a-d1', 2), stream: 'a' }); // over the bound: dropped, 'a' breaks
+    pacer.enqueue({ ...frame('a-d1', 3), stream: 'a' }); // over the bound: dropped, 'a' breaks
     expect(needed).toEqual(['a']);
     pacer.enqueue({ ...frame('b-key', 1, { keyframe: true }), stream: 'b' });
     pacer.enqueue({ ...frame('a-d2', 1), stream: 'a' }); // undecodable for 'a': dropped
@@ -110,6 +110,23 @@ describe('Pacer', () => {
     run(pacer, sent, clock, 4000);
     expect(sent.map((s) => s.id.split('.')[0])).toEqual(['a-key', 'a-key', 'b-key', 'b-d1']);
     expect(needed).toEqual(['a']);
+  });
+
+  it('does not count a keyframe against the queue bound, only what waits behind it', () => {
+    const sent: Sent[] = [];
+    const clock = { nowMs: 0 };
+    let keyframeRequests = 0;
+    const pacer = new Pacer<string>({
+      rateBps: 1_000_000,
+      send: (id) => sent.push({ atMs: clock.nowMs, id }),
+      onKeyframeNeeded: () => (keyframeRequests += 1),
+      maxQueueMs: 250,
+    });
+    pacer.enqueue(frame('key', 40, { keyframe: true })); // 384 ms at the estimate
+    pacer.enqueue(frame('d1', 3)); // 29 ms
+    run(pacer, sent, clock, 2000);
+    expect(new Set(sent.map((s) => s.id.split('.')[0]))).toEqual(new Set(['key', 'd1']));
+    expect(keyframeRequests).toBe(0);
   });
 
   it('banks no credit while idle', () => {
