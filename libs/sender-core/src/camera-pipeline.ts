@@ -138,7 +138,7 @@ export interface CameraStats {
   maxBitrateKbps: number | undefined;
   /** Temporal layers the encoder makes (1: none). */
   temporalLayers: number;
-  /** The size frames are encoded at now: the camera's, or half of it (low-resolution tier). */
+  /** The size frames are encoded at now: the camera's, or a half or a quarter of it (resolution-tier.ts). */
   encodedWidth: number | undefined;
   encodedHeight: number | undefined;
   /** Times the encoded size changed (see `ResolutionTier`). */
@@ -446,7 +446,7 @@ export class CameraPipeline
       { width, height, bitrateKbps: next.bitrateKbps, configuredKbps: this.#configuredKbps() },
       width === this.source.width
         ? "camera back to full size: the viewers' links carry enough again"
-        : "camera encoded at half size: its viewers' links carry too little for full size",
+        : "camera encoded at a smaller size: its viewers' links carry too little for more",
     );
     await previous.close();
   }

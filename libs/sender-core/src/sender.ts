@@ -277,6 +277,19 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     camera.setBitrate(kbps);
   }
 
+  /**
+   * Where a viewer's new session should start its estimate: the estimate of a session it still has
+   * open (the page opens the replacement before it closes the old one), else the last one
+   * remembered.
+   */
+  #linkHint(viewerId: string): { bps: number; atMs: number } | undefined {
+    for (const open of this.#sessions.values()) {
+      const bps = open.viewerId === viewerId ? open.lastEstimateBps : undefined;
+      if (bps !== undefined) return { bps, atMs: performance.now() };
+    }
+    return this.#linkMemory.get(viewerId);
+  }
+
   #rememberLink(session: ViewerSession): void {
     const bps = session.lastEstimateBps;
     if (bps === undefined) return;
@@ -441,7 +454,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       this.#client.send({ type: 'bye', session: offer.session, ...refusal });
       return;
     }
-    const remembered = this.#linkMemory.get(offer.from);
+    const remembered = this.#linkHint(offer.from);
     const session = new ViewerSession({
       id: offer.session,
       viewerId: offer.from,
