@@ -244,12 +244,9 @@ export class ViewerLink {
 
   #onRtcp(packet: RtcpPacket): void {
     if (!(packet instanceof RtcpTransportLayerFeedback) || packet.feedback.count !== TRANSPORT_CC_FMT) return;
-    // werift parses transport-cc into objects whose own `packetResults` are wrong (issue #12);
-    // its chunk and delta objects keep every field, so serializing them gives back the packet's
-    // bytes, which robocam's own decoder reads (round trip checked in transport-feedback tests).
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
-      bytes = packet.serialize();
+      bytes = transportFeedbackBytes(packet);
     } catch (error) {
       this.#logger.debug({ err: errorMessage(error) }, 'unreadable transport-wide feedback');
       return;
@@ -304,6 +301,24 @@ export class ViewerLink {
       stream: PROBE_STREAM,
     });
   }
+}
+
+/**
+ * The bytes of a transport-cc feedback packet as werift hands it over (parsed, on
+ * `RTCDtlsTransport.onRtcp`), for robocam's own decoder. werift's own `packetResults` are wrong
+ * (issue #12), but its chunk and delta objects keep every field, so serializing them gives back
+ * the chunks and deltas as received. Its serializer drops the padding and writes the RTCP length
+ * rounded down, though (25 bytes of packet: length 5 instead of 6), which cuts off the last
+ * deltas: the length is rewritten from the real size, padded to whole 32-bit words.
+ */
+export function transportFeedbackBytes(packet: RtcpTransportLayerFeedback): Uint8Array {
+  const serialized = packet.serialize();
+  const bytes = new Uint8Array(Math.ceil(serialized.length / 4) * 4);
+  bytes.set(serialized);
+  const words = bytes.length / 4 - 1;
+  bytes[2] = (words >> 8) & 0xff;
+  bytes[3] = words & 0xff;
+  return bytes;
 }
 
 /** One camera's stream to one viewer: layer choice, numbering, and the PLI guard. */

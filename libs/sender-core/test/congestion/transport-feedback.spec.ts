@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { RtcpPacketConverter, RtcpTransportLayerFeedback } from 'werift';
+import { transportFeedbackBytes } from '../../src/viewer-link.js';
 
 import {
   REFERENCE_TIME_WRAP_US,
@@ -199,5 +201,33 @@ describe('unwrappers', () => {
     expect(unwrapper.unwrap(0)).toBe(REFERENCE_TIME_WRAP_US);
     expect(unwrapper.unwrap(64_000)).toBe(REFERENCE_TIME_WRAP_US + 64_000);
     expect(unwrapper.unwrap(0xfffffe * 64_000)).toBe(last - 64_000); // late feedback from before the wrap
+  });
+});
+
+describe('the bytes werift hands over', () => {
+  // The sender gets transport-cc feedback from werift as parsed objects (RTCDtlsTransport.onRtcp)
+  // and serializes them back for this decoder: that round trip must not change a single status
+  // or delta, whatever the chunk kinds (werift's serializer alone loses the last deltas of a
+  // packet whose length is not a multiple of 4).
+  const cases: Record<string, Uint8Array> = {
+    'run-length, small deltas': packet({ count: 3, chunks: [0x2003], deltas: [4, 8, 1] }),
+    'run-length of lost packets': packet({ count: 20, chunks: [0x0014] }),
+    '1-bit vector': packet({ count: 14, chunks: [0b1010_1010_1010_1010], deltas: [1, 2, 3, 4, 5, 6, 7] }),
+    '2-bit vector, negative large delta': packet({
+      count: 4,
+      chunks: [0b1100_0000_0000_0000 | (0b01_10_00_01 << 6)],
+      deltas: [40, 0xff, 0xf8, 1],
+    }),
+    'mixed chunks across the sequence wrap': packet({
+      base: 65_534,
+      count: 9,
+      chunks: [0b1100_0000_0000_0000 | 0b01_01_00_01_00_00_00, 0x2002],
+      deltas: [4, 4, 4, 4, 4],
+    }),
+  };
+  it.each(Object.entries(cases))('%s', (_name, bytes) => {
+    const [parsed] = RtcpPacketConverter.deSerialize(Buffer.from(bytes));
+    expect(parsed).toBeInstanceOf(RtcpTransportLayerFeedback);
+    expect(decode(transportFeedbackBytes(parsed as RtcpTransportLayerFeedback))).toEqual(decode(bytes));
   });
 });
