@@ -107,8 +107,6 @@ const VIEWER_KEYFRAME_REQUEST_INTERVAL_MS = 500;
 const LAYER_UP_HEADROOM = 1.05;
 /** The pacer's stream key of probe padding (never waits for a keyframe). */
 const PROBE_STREAM = Symbol('probe');
-/** Largest padding payload an RTP packet can carry (the padding length is one byte). */
-const MAX_PADDING_BYTES = 255;
 
 export interface ViewerLinkSettings {
   /** The DTLS transport the viewer's media runs on (bundled: one per session). */
@@ -285,16 +283,19 @@ export class ViewerLink {
     if (track === undefined || !track.canPad) return;
     const cluster: ProbeCluster | undefined = this.#estimator.nextProbe(nowMs);
     if (cluster === undefined) return;
-    // Padding packets carry at most 255 bytes each: a cluster is many small packets.
-    const paddingBytes = Math.min(MAX_PADDING_BYTES, cluster.packetBytes);
-    const packets = Math.ceil((cluster.packets * cluster.packetBytes) / paddingBytes);
     const items: LinkPacket[] = [];
-    for (let i = 0; i < packets; i++) {
-      items.push({ track, packet: undefined, pictureId: undefined, paddingBytes, probeCluster: cluster.id });
+    for (let i = 0; i < cluster.packets; i++) {
+      items.push({
+        track,
+        packet: undefined,
+        pictureId: undefined,
+        paddingBytes: cluster.packetBytes,
+        probeCluster: cluster.id,
+      });
     }
     this.enqueue({
       packets: items,
-      packetBytes: items.map(() => paddingBytes + PACKET_OVERHEAD_BYTES),
+      packetBytes: items.map(() => cluster.packetBytes + PACKET_OVERHEAD_BYTES),
       keyframe: false,
       // Above every media layer: the first thing the pacer drops when its queue is too long.
       temporalLayer: 99,

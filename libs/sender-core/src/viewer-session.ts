@@ -21,6 +21,7 @@ import {
   type RtcpPacket,
 } from 'werift';
 import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
+import { MEDIA_SHARE } from './encoder-target.js';
 import type { PacketizedFrame } from './rtp-packetizer.js';
 import { ViewerLink, type ViewerLinkStats, type ViewerTrack, type ViewerTrackStats } from './viewer-link.js';
 import { NegotiationError } from './errors.js';
@@ -471,8 +472,11 @@ export class ViewerSession
       300_000,
       this.cameras.reduce((sum, camera) => sum + camera.maxBitrateBps, 0),
     );
+    // The configured bitrates are media; the link carries packet overhead on top (MEDIA_SHARE):
+    // starting the estimate at exactly the media rate would lower every camera by 5 % at once.
+    const linkBps = configuredBps / MEDIA_SHARE;
     const hint = this.#settings.linkStartBps;
-    const startBps = hint !== undefined && hint > 0 ? Math.min(hint, configuredBps) : configuredBps;
+    const startBps = hint !== undefined && hint > 0 ? Math.min(hint, linkBps) : linkBps;
     transceivers.forEach((transceiver, index) => {
       const camera = this.cameras[index];
       if (camera === undefined) return;
@@ -482,8 +486,10 @@ export class ViewerSession
         link = new ViewerLink({
           transport: transceiver.dtlsTransport,
           startBps,
-          // Probing may find more than the cameras use: an estimate above their sum says "free".
-          maxBps: 1.25 * configuredBps,
+          // Probing may find more than the cameras use: an estimate above their sum says "free",
+          // and the pacer's queue bound (in ms at the estimate) then leaves room for an encoder's
+          // start-up overshoot (with 1.25× it dropped frames on free loopback at the start).
+          maxBps: 2 * linkBps,
           minBps: 100_000,
           logger: this.#logger,
         });

@@ -98,7 +98,10 @@ export class BandwidthEstimator {
       lossFraction: this.#lossControl.lossFraction,
       lastOveruseMs: this.#lastOveruseMs,
     });
-    if (cluster !== undefined) this.probesSent += 1;
+    if (cluster !== undefined) {
+      this.probesSent += 1;
+      this.#probeMeter.expect(cluster.id, cluster.packets, nowMs);
+    }
     return cluster;
   }
 

@@ -27,7 +27,8 @@ export interface ProbeCluster {
  */
 const PROBE_DURATION_MS = 80;
 const MIN_PROBE_PACKETS = 5;
-const MAX_PADDING_BYTES = 1_000;
+/** An RTP padding length is one byte: a padding-only packet carries at most 255 bytes. */
+const MAX_PADDING_BYTES = 255;
 /** Probe at this multiple of the current estimate (libwebrtc's further-probe factor is 2). */
 const PROBE_FACTOR = 2;
 /** The result of a probe that got through at less than this share of its sending rate means the link is full. */
@@ -76,7 +77,7 @@ export class ProbeController {
     const rateBps = Math.min(maxBps, targetBps * PROBE_FACTOR);
     const bytes = (rateBps * PROBE_DURATION_MS) / 8 / 1000;
     const packets = Math.max(MIN_PROBE_PACKETS, Math.ceil(bytes / MAX_PADDING_BYTES));
-    const packetBytes = Math.max(100, Math.min(MAX_PADDING_BYTES, Math.round(bytes / packets)));
+    const packetBytes = Math.max(50, Math.min(MAX_PADDING_BYTES, Math.round(bytes / packets)));
     const id = this.#nextId++;
     this.#pending = { id, rateBps, sentAtMs: nowMs };
     return { id, rateBps, durationMs: PROBE_DURATION_MS, packets, packetBytes };
@@ -98,6 +99,9 @@ export class ProbeController {
 }
 
 interface ClusterTally {
+  announcedMs: number;
+  /** Packets the cluster has; until all are reported (or it is pruned) it is not finished. */
+  expected: number;
   sent: number;
   sentBytes: number;
   reported: number;
@@ -115,27 +119,36 @@ interface ClusterTally {
 export class ProbeRateMeter {
   readonly #clusters = new Map<number, ClusterTally>();
 
+  /**
+   * Announces a cluster of `packets` packets. Its result is taken once every one of them has been
+   * reported: the pacer spreads a cluster over 80 ms and feedback comes every ~65 ms, so a cluster
+   * judged on its first feedback would be judged on a part of it (and twice).
+   */
+  expect(clusterId: number, packets: number, nowMs: number): void {
+    this.#clusters.set(clusterId, {
+      announcedMs: nowMs,
+      expected: packets,
+      sent: 0,
+      sentBytes: 0,
+      reported: 0,
+      received: 0,
+      bytes: 0,
+      firstSendMs: Infinity,
+      lastSendMs: -Infinity,
+      lastSendBytes: 0,
+      firstArrivalMs: Infinity,
+      lastArrivalMs: -Infinity,
+      firstArrivalBytes: 0,
+    });
+  }
+
   /** Records a probe packet as it leaves. */
   sent(clusterId: number, sizeBytes: number, sentAtMs: number): void {
     const tally = this.#clusters.get(clusterId);
-    if (tally === undefined) {
-      this.#clusters.set(clusterId, {
-        sent: 1,
-        sentBytes: sizeBytes,
-        reported: 0,
-        received: 0,
-        bytes: 0,
-        firstSendMs: sentAtMs,
-        lastSendMs: sentAtMs,
-        lastSendBytes: sizeBytes,
-        firstArrivalMs: Infinity,
-        lastArrivalMs: -Infinity,
-        firstArrivalBytes: 0,
-      });
-      return;
-    }
+    if (tally === undefined) return;
     tally.sent += 1;
     tally.sentBytes += sizeBytes;
+    tally.firstSendMs = Math.min(tally.firstSendMs, sentAtMs);
     if (sentAtMs >= tally.lastSendMs) {
       tally.lastSendMs = sentAtMs;
       tally.lastSendBytes = sizeBytes;
@@ -165,14 +178,17 @@ export class ProbeRateMeter {
   takeFinished(): { id: number; resultBps: number | undefined }[] {
     const finished: { id: number; resultBps: number | undefined }[] = [];
     for (const [id, tally] of this.#clusters) {
-      if (tally.reported < tally.sent) continue;
+      if (tally.reported < tally.expected) continue;
       this.#clusters.delete(id);
       finished.push({ id, resultBps: clusterRate(tally) });
     }
     return finished;
   }
 
-  /** Forgets clusters older than `maxAgeMs` whose feedback never completed. */
+  /**
+   * Forgets clusters announced more than `maxAgeMs` ago whose feedback never completed (feedback
+   * lost, or the pacer dropped their padding to keep its queue short).
+   */
   prune(nowMs: number, maxAgeMs = 2_000): void {
     for (const [id, tally] of this.#clusters)
       if (nowMs - tally.lastSendMs > maxAgeMs) this.#clusters.delete(id);

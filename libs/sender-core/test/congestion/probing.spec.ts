@@ -4,6 +4,7 @@ import { ProbeController, ProbeRateMeter } from '../../src/congestion/probing.js
 /** A cluster of `packets` × `bytes` sent `sendGapMs` apart, arriving `arrivalGapMs` apart. */
 function measure(packets: number, bytes: number, sendGapMs: number, arrivalGapMs: number, lost = 0) {
   const meter = new ProbeRateMeter();
+  meter.expect(7, packets, 1000);
   for (let i = 0; i < packets; i++) meter.sent(7, bytes, 1000 + i * sendGapMs);
   expect(meter.takeFinished()).toEqual([]); // nothing reported yet
   for (let i = 0; i < packets; i++) meter.reported(7, bytes, i < lost ? undefined : 5000 + i * arrivalGapMs);
@@ -22,6 +23,25 @@ describe('ProbeRateMeter', () => {
     // Sent at 1 Mbit/s, arrived spread at 500 kbit/s.
     const [result] = measure(10, 1000, 8, 16);
     expect(result?.resultBps).toBeCloseTo(0.95 * 500_000, -3);
+  });
+
+  it('waits for the feedback of every packet of the cluster, and judges it once', () => {
+    const meter = new ProbeRateMeter();
+    meter.expect(3, 4, 0);
+    meter.sent(3, 200, 0);
+    meter.sent(3, 200, 2);
+    meter.reported(3, 200, 10);
+    meter.reported(3, 200, 12);
+    expect(meter.takeFinished()).toEqual([]); // half of it: not yet
+    meter.sent(3, 200, 4);
+    meter.sent(3, 200, 6);
+    meter.reported(3, 200, 14);
+    meter.reported(3, 200, 16);
+    const finished = meter.takeFinished();
+    expect(finished).toHaveLength(1);
+    expect(finished[0]?.resultBps).toBeCloseTo((600 * 8 * 1000) / 6, -2);
+    meter.reported(3, 200, 18); // a stray late report changes nothing
+    expect(meter.takeFinished()).toEqual([]);
   });
 
   it('gives no result when too many probe packets were lost', () => {

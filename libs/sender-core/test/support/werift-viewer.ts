@@ -1,4 +1,5 @@
 import { SignalingClient, type ServerMessageOf } from '@robocam/protocol';
+import { EmulatedLink, transportCcExtensionId, type EmulatedLinkSettings } from './emulated-link.js';
 import { decodeTimecodeFromLuma, i420Layout } from '@robocam/testpattern';
 import { Codec, CodecContext, Frame, Packet } from 'node-av/lib';
 import { AV_CODEC_ID_H264, AV_CODEC_ID_VP8 } from 'node-av/constants';
@@ -7,6 +8,7 @@ import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
   RtcpPayloadSpecificFeedback,
+  useTransportWideCC,
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
@@ -33,13 +35,24 @@ export interface ReceivedTrack {
   /** Encoded frames reassembled, before decoding. */
   encodedFrames: { keyframe: boolean; receivedAtMono: number }[];
   firstPacketAtMono: number | undefined;
+  /** RTP sequence numbers that did not follow the previous packet's (+1, 16-bit). */
+  sequenceGaps: number;
+  lastSequence: number | undefined;
 }
 
 const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
 
 /** werift settings for a receive-only test viewer of `codec` on this machine. */
-export function viewerPeerConfig(codec: 'vp8' | 'h264'): ConstructorParameters<typeof RTCPeerConnection>[0] {
+export function viewerPeerConfig(
+  codec: 'vp8' | 'h264',
+  { transportCc = false }: { transportCc?: boolean } = {},
+): ConstructorParameters<typeof RTCPeerConnection>[0] {
+  const rtcpFeedback = FEEDBACK;
   return {
+    // transportCc: transport-wide sequence numbers, as browsers negotiate them. The feedback comes
+    // from EmulatedLink, not from werift's receiver (which sent 2 feedback packets in 20 s here):
+    // the codec does not announce transport-cc, so werift's own stays off.
+    ...(transportCc ? { headerExtensions: { video: [useTransportWideCC()] } } : {}),
     // Without a STUN server werift falls back to a public one, whose DNS lookup hangs offline and
     // keeps the process alive; a loopback address fails at once instead.
     iceServers: [{ urls: 'stun:127.0.0.1:9' }],
@@ -51,11 +64,11 @@ export function viewerPeerConfig(codec: 'vp8' | 'h264'): ConstructorParameters<t
     codecs: {
       video: [
         codec === 'vp8'
-          ? new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: FEEDBACK })
+          ? new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback })
           : new RTCRtpCodecParameters({
               mimeType: 'video/H264',
               clockRate: 90000,
-              rtcpFeedback: FEEDBACK,
+              rtcpFeedback,
               parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
             }),
       ],
@@ -73,6 +86,8 @@ export class WeriftViewer {
   pc: RTCPeerConnection | undefined;
   session = `sess-${Math.random().toString(36).slice(2, 14)}`;
   connectedAtMono: number | undefined;
+  /** The transport-cc feedback this viewer sends (`watch(…, { transportFeedback })`). */
+  link: EmulatedLink | undefined;
   byes: ServerMessageOf<'bye'>[] = [];
   readonly #decoders: Decoder[] = [];
   #firSequence = 0;
@@ -109,9 +124,16 @@ export class WeriftViewer {
     codec: 'vp8' | 'h264',
     {
       rewriteAnswer = (sdp: string) => sdp,
-    }: { rewriteAnswer?: (sdp: string) => string | Promise<string> } = {},
+      transportFeedback,
+    }: {
+      rewriteAnswer?: (sdp: string) => string | Promise<string>;
+      /** Negotiate transport-wide sequence numbers and send transport-cc feedback (EmulatedLink). */
+      transportFeedback?: EmulatedLinkSettings;
+    } = {},
   ): Promise<void> {
-    const pc = new RTCPeerConnection(viewerPeerConfig(codec));
+    const pc = new RTCPeerConnection(
+      viewerPeerConfig(codec, { transportCc: transportFeedback !== undefined }),
+    );
     this.pc = pc;
     for (const camera of cameras) {
       const transceiver = pc.addTransceiver('video', { direction: 'recvonly' });
@@ -124,6 +146,8 @@ export class WeriftViewer {
         packets: 0,
         encodedFrames: [],
         firstPacketAtMono: undefined,
+        sequenceGaps: 0,
+        lastSequence: undefined,
       };
       this.tracks.push(track);
       transceiver.onTrack.subscribe((remote) => {
@@ -131,6 +155,10 @@ export class WeriftViewer {
         remote.onReceiveRtp.subscribe((packet) => {
           track.packets += 1;
           track.firstPacketAtMono ??= performance.now();
+          const sequence = packet.header.sequenceNumber;
+          if (track.lastSequence !== undefined && sequence !== ((track.lastSequence + 1) & 0xffff))
+            track.sequenceGaps += 1;
+          track.lastSequence = sequence;
           if (pending.length > 0 && pending[0]!.header.timestamp !== packet.header.timestamp) pending = [];
           pending.push(packet);
           if (!packet.header.marker) return;
@@ -188,8 +216,16 @@ export class WeriftViewer {
     this.client.send({ type: 'offer', session: this.session, to: senderId, cameras, sdp: offer });
     connected.catch(() => undefined); // awaited below; avoid an unhandled rejection if the answer fails first
     try {
-      await pc.setRemoteDescription({ type: 'answer', sdp: await rewriteAnswer(await answered) });
+      const answerSdp = await rewriteAnswer(await answered);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
       await connected;
+      if (transportFeedback !== undefined) {
+        const extensionId = transportCcExtensionId(answerSdp);
+        const transport = pc.getTransceivers()[0]?.dtlsTransport;
+        if (extensionId === undefined || transport === undefined)
+          throw new Error('the sender did not negotiate transport-wide sequence numbers');
+        this.link = new EmulatedLink(transport, extensionId, transportFeedback);
+      }
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
@@ -233,6 +269,7 @@ export class WeriftViewer {
 
   /** Ends the session with a bye and closes everything. */
   async close(): Promise<void> {
+    this.link?.close();
     this.client.send({ type: 'bye', session: this.session, reason: 'test done' });
     await this.pc?.close();
     this.client.close();
