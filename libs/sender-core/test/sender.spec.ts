@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
-import type { ServerMessageOf } from '@robocam/protocol';
+import type { ServerMessageOf, WebSocketConstructor } from '@robocam/protocol';
 import { createSignalingServer, type SignalingServer } from '@robocam/signaling';
 import { expectedBarColors, i420Layout } from '@robocam/testpattern';
 import {
@@ -457,6 +457,38 @@ describe('sender with several cameras', () => {
         .at(-1)!
         .cameras.map((c) => c.camera),
     ).toEqual(['rear']);
+  });
+
+  it('stops sending link stats to a signaling server that predates them', async () => {
+    let attempts = 0;
+    /** Answers link-stats as a server without the message type does: `bad-message`, ref = its id. */
+    class OldServerSocket extends WebSocket {
+      override send(data: string): void {
+        const message = JSON.parse(data) as { type: string; id?: string };
+        if (message.type !== 'link-stats') {
+          super.send(data);
+          return;
+        }
+        attempts += 1;
+        const refusal = { type: 'error', code: 'bad-message', message: 'invalid message', ref: message.id };
+        setTimeout(() => {
+          this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(refusal) }));
+        }, 0);
+      }
+    }
+    sender = new Sender({
+      signalingUrl: server.url,
+      name: 'test-robot',
+      cameras: [{ type: 'testpattern', width: 320, height: 240, fps: 15 }],
+      // Node's WebSocket types its handlers with DOM events; the client only reads `data`.
+      WebSocket: OldServerSocket as unknown as WebSocketConstructor,
+    });
+    await sender.start();
+    const viewer = await watch('vp8');
+    await waitFor(() => attempts > 0, 10_000, 'a first link-stats message');
+    await sleep(2500);
+    expect(attempts).toBe(1);
+    expect(viewer.tracks[0]!.packets).toBeGreaterThan(0); // the session itself is unaffected
   });
 
   it('does not capture a camera nobody watches', async () => {
