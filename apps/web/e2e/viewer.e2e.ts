@@ -198,6 +198,22 @@ describe('web viewer, one camera', () => {
     expect(await page.locator(`.tile[data-camera="${CAMERA}"] [data-stat="resolution"]`).textContent()).toBe(
       `${WIDTH}×${HEIGHT}`,
     );
+    // The sender's side of the link, from its link-stats messages (about once a second).
+    const senderReadout = page.locator(`.tile[data-camera="${CAMERA}"] [data-stat="sender"]`);
+    const senderLine = await waitFor('the sender readout', async () => {
+      const text = (await senderReadout.textContent()) ?? '';
+      return /^est \d.* · layer \d/.test(text) ? text : undefined;
+    });
+    expect(senderLine).toMatch(/^est \d.* · cam \d.* \d+×\d+ · layer \d\/\d · queue \d+ ms · loss \d+ %$/);
+    const reported = await waitForTile(page, CAMERA, 'sender stats', (t) => t.senderLayer !== null);
+    metrics.senderLine = senderLine;
+    expect(reported.senderEstimateKbps).toBeGreaterThan(0);
+    expect(reported.senderCameraKbps).toBeGreaterThan(0);
+    expect(reported.senderQueueMs).toBeGreaterThanOrEqual(0);
+    // The camera's size, or a lower-resolution tier of it.
+    expect(reported.senderEncodedWidth).toBeGreaterThan(0);
+    expect((reported.senderEncodedWidth ?? 0) * HEIGHT).toBe((reported.senderEncodedHeight ?? 0) * WIDTH);
+    expect(reported.senderLayer).toBeLessThanOrEqual(reported.senderMaxLayer ?? -1);
     await page.getByRole('button', { name: 'Stats' }).click(); // off again for the screenshot
   });
 

@@ -14,6 +14,7 @@ export {
   peerIdSchema,
   errorCodeSchema,
   byeCodeSchema,
+  linkCameraStatsSchema,
 } from './schemas.js';
 export { isRetryableByeCode } from './messages.js';
 export type {
@@ -24,6 +25,7 @@ export type {
   ClientMessageOf,
   ErrorCode,
   IceCandidate,
+  LinkCameraStats,
   Message,
   Role,
   SenderInfo,

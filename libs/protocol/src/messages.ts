@@ -7,6 +7,7 @@ import type {
   clientMessageSchema,
   errorCodeSchema,
   iceCandidateSchema,
+  linkCameraStatsSchema,
   senderInfoSchema,
   serverMessageSchema,
   videoCodecSchema,
@@ -28,6 +29,8 @@ export type CameraInfo = z.infer<typeof cameraInfoSchema>;
 export type { CameraStatus, VideoCodec } from '@robocam/types';
 export type SenderInfo = z.infer<typeof senderInfoSchema>;
 export type IceCandidate = z.infer<typeof iceCandidateSchema>;
+/** One camera's entry in a `link-stats` message. */
+export type LinkCameraStats = z.infer<typeof linkCameraStatsSchema>;
 /** Why a session ended, carried by `bye`; decide retries with {@link isRetryableByeCode}. */
 export type ByeCode = z.infer<typeof byeCodeSchema>;
 /** Machine-readable reason carried by `error` messages and {@link ProtocolError}. */

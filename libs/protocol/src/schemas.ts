@@ -203,6 +203,49 @@ const cameras = z.object({
   cameras: z.array(cameraInfoSchema).max(LIMITS.maxCameras),
 });
 
+const kbps = z.number().int().min(0).max(10_000_000);
+const durationMs = z.number().int().min(0).max(600_000);
+const temporalLayer = z.number().int().min(0).max(7);
+
+/** One camera of a `link-stats` message: what its shared encoder makes and what this viewer gets. */
+export const linkCameraStatsSchema = z.object({
+  camera: cameraIdSchema,
+  /** The camera encoder's target now, kbit/s: its configured rate, lowered for its slowest viewers. */
+  targetKbps: kbps.optional(),
+  /** The camera's configured rate, kbit/s (the most its encoder is given). */
+  maxKbps: kbps.optional(),
+  /** The size frames are encoded at now: the camera's, or smaller on a narrow link. */
+  encodedWidth: z.number().int().min(1).max(7680).optional(),
+  encodedHeight: z.number().int().min(1).max(4320).optional(),
+  /** The temporal layer this viewer gets (0: base layer only); absent before its first frame. */
+  temporalLayer: temporalLayer.optional(),
+  /** The highest temporal layer the encoder makes (0: one layer). */
+  maxTemporalLayer: temporalLayer,
+});
+
+/**
+ * The sender's view of one session's link, about once a second: what congestion control estimates
+ * and decided. Informational only (the page shows it); a field is absent while the sender does not
+ * know it. Added within protocol version 1: a page that predates it drops it as an unknown message.
+ */
+const linkStats = z.object({
+  type: z.literal('link-stats'),
+  id: messageId.optional(),
+  session: sessionIdSchema,
+  /** The sender's bandwidth estimate of this viewer's link, kbit/s (all its cameras). */
+  estimateKbps: kbps.optional(),
+  /** What the viewer acknowledged receiving over the last ~0.5 s, kbit/s. */
+  receivedKbps: kbps.optional(),
+  /** Packets lost in the last judged window, percent (0–100). */
+  lossPct: z.number().int().min(0).max(100).optional(),
+  /** Round-trip time from RTCP receiver reports, ms. */
+  rttMs: durationMs.optional(),
+  /** Media waiting in the sender's pacer for this viewer, ms at the current estimate. */
+  pacerQueueMs: durationMs.optional(),
+  /** One entry per camera of the session, in offer order. */
+  cameras: z.array(linkCameraStatsSchema).max(LIMITS.maxCameras),
+});
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   hello,
   offer,
@@ -212,6 +255,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   ping,
   pong,
   cameras,
+  linkStats,
 ]);
 
 // ---- server → client -------------------------------------------------------------------------
@@ -246,6 +290,7 @@ const routedCandidate = candidate.extend({ from: peerIdSchema });
 const routedBye = bye.extend({ from: peerIdSchema });
 const routedPing = ping.extend({ from: peerIdSchema });
 const routedPong = pong.extend({ from: peerIdSchema.optional() });
+const routedLinkStats = linkStats.extend({ from: peerIdSchema });
 
 const error = z.object({
   type: z.literal('error'),
@@ -266,5 +311,6 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   routedBye,
   routedPing,
   routedPong,
+  routedLinkStats,
   error,
 ]);

@@ -53,6 +53,27 @@ const clientMessages: ClientMessage[] = [
   { type: 'ping', session, t0: 1 },
   { type: 'pong', session, t0: 1, t1: 2 },
   { type: 'cameras', cameras: [camera, { ...camera, id: 'rear', status: 'lost', detail: 'unplugged' }] },
+  {
+    type: 'link-stats',
+    id: 'link-stats',
+    session,
+    estimateKbps: 820,
+    receivedKbps: 790,
+    lossPct: 0,
+    rttMs: 3,
+    pacerQueueMs: 12,
+    cameras: [
+      {
+        camera: 'front',
+        targetKbps: 700,
+        maxKbps: 2500,
+        encodedWidth: 640,
+        encodedHeight: 360,
+        temporalLayer: 1,
+        maxTemporalLayer: 1,
+      },
+    ],
+  },
 ];
 
 const serverMessages: ServerMessage[] = [
@@ -74,6 +95,7 @@ const serverMessages: ServerMessage[] = [
   { type: 'bye', session, from: 's-1', reason: 'sender left' },
   { type: 'ping', session, from: 'v-1', t0: 1 },
   { type: 'pong', t0: 1, t1: 2, id: 'c3' },
+  { type: 'link-stats', session, from: 's-1', cameras: [{ camera: 'front', maxTemporalLayer: 0 }] },
   { type: 'error', code: 'unknown-session', message: 'no such session', ref: 'x', session },
 ];
 
@@ -89,8 +111,8 @@ describe('message schemas', () => {
   });
 
   it('covers every message type of both directions', () => {
-    expect(new Set(clientMessages.map((m) => m.type)).size).toBe(8);
-    expect(new Set(serverMessages.map((m) => m.type)).size).toBe(10);
+    expect(new Set(clientMessages.map((m) => m.type)).size).toBe(9);
+    expect(new Set(serverMessages.map((m) => m.type)).size).toBe(11);
   });
 });
 
@@ -199,6 +221,38 @@ describe('hostile input', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('link-stats', () => {
+  const valid = {
+    type: 'link-stats',
+    session,
+    estimateKbps: 820,
+    cameras: [{ camera: 'front', maxTemporalLayer: 1 }],
+  };
+
+  it.each([
+    ['a fractional rate', { estimateKbps: 820.5 }],
+    ['a negative rate', { estimateKbps: -1 }],
+    ['loss above 100 %', { lossPct: 101 }],
+    ['an hour of queue', { pacerQueueMs: 3_600_000 }],
+    ['a layer beyond VP8 temporal layers', { cameras: [{ camera: 'front', maxTemporalLayer: 8 }] }],
+    ['a camera id with spaces', { cameras: [{ camera: 'a b', maxTemporalLayer: 0 }] }],
+    ['no cameras field', { cameras: undefined }],
+    ['more cameras than a sender has', { cameras: Array(LIMITS.maxCameras + 1).fill(valid.cameras[0]) }],
+  ])('refuses %s', (_name, change) => {
+    expect(parseClientMessage(JSON.stringify({ ...valid, ...change })).ok).toBe(false);
+  });
+
+  it('accepts a message that knows nothing yet but its cameras', () => {
+    const parsed = parseClientMessage(JSON.stringify({ type: 'link-stats', session, cameras: [] }));
+    expect(parsed.ok).toBe(true);
+  });
+
+  it('parses only with a routing origin on the way to the viewer', () => {
+    expect(parseServerMessage(JSON.stringify(valid)).ok).toBe(false);
+    expect(parseServerMessage(JSON.stringify({ ...valid, from: 's-1' })).ok).toBe(true);
   });
 });
 

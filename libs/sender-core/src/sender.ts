@@ -28,6 +28,7 @@ import { nameCameras, type NamedCameraSpec } from './camera-list.js';
 import { CameraPipeline, type SenderCamera, type CameraStats } from './camera-pipeline.js';
 import type { EncoderPreference } from './encoder/index.js';
 import { ConfigurationError, NegotiationError } from './errors.js';
+import { LINK_STATS_MESSAGE_ID, linkStatsMessage } from './link-stats.js';
 import { TestPatternSource } from './test-pattern-source.js';
 import type { VideoSource } from './video-source.js';
 import {
@@ -44,6 +45,14 @@ import {
 const LINK_MEMORY_MS = 60_000;
 /** Viewers whose last estimate is remembered. */
 const LINK_MEMORY_ENTRIES = 256;
+/** Each connected viewer is told its link's stats this often (ms), for the page's stats overlay. */
+const LINK_STATS_INTERVAL_MS = 1000;
+/**
+ * Most `link-stats` messages per interval; with more viewers they take turns. The signaling server
+ * allows a connection 50 messages/s sustained and closes it beyond: the reports must leave room
+ * for offers' answers and candidates.
+ */
+const LINK_STATS_PER_INTERVAL = 10;
 export type CameraSpec =
   | {
       type: 'testpattern';
@@ -187,6 +196,12 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
    * 2 s freeze after each replacement).
    */
   readonly #linkMemory = new Map<string, { bps: number; atMs: number }>();
+  /** Sends each connected viewer its `link-stats`; runs from start to close. */
+  #linkStatsTimer: NodeJS.Timeout | undefined;
+  /** Where the next interval's turn of `link-stats` starts, among the connected sessions. */
+  #linkStatsCursor = 0;
+  /** The signaling server does not know `link-stats` (it predates them): not sent until it changes. */
+  #linkStatsRefused = false;
 
   constructor(settings: SenderSettings = {}) {
     super();
@@ -267,6 +282,11 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       }),
     );
     this.#client.updateCameras(this.#cameraInfos());
+    this.#linkStatsTimer ??= setInterval(() => {
+      this.#sendLinkStats().catch((error: unknown) => {
+        this.#logger.debug({ err: errorMessage(error) }, 'link stats not sent');
+      });
+    }, LINK_STATS_INTERVAL_MS).unref();
     await this.#client.connect();
   }
 
@@ -317,6 +337,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
    */
   close(info: CloseInfo = { origin: 'local', code: 'closed', message: 'sender closed' }): Promise<void> {
     return this.#closing.close(info, async () => {
+      clearInterval(this.#linkStatsTimer);
       const parent = { origin: 'parent', message: 'sender shutting down' } as const;
       await Promise.all(
         [...this.#sessions.values()].map((session) => session.close({ ...parent, code: 'shutting-down' })),
@@ -397,12 +418,22 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
         { peerId: welcome.peerId, cameras: [...this.#cameras.keys()] },
         'registered with signaling',
       );
+      this.#linkStatsRefused = false; // a server restarted (or replaced) may know them now
       this.#safeEmit('registered', welcome.peerId);
     });
     client.on('reconnecting', ({ attempt, delayMs }) => {
       this.#logger.warn({ attempt, delayMs, sessions: this.#sessions.size }, 'signaling lost, reconnecting');
     });
     client.on('server-error', (error) => {
+      if (error.ref === LINK_STATS_MESSAGE_ID) {
+        // `bad-message`: a server older than the message. Anything else (a session that ended as
+        // its stats left) is a race without consequence.
+        if (error.code === 'bad-message' && !this.#linkStatsRefused) {
+          this.#linkStatsRefused = true;
+          this.#logger.info({}, 'the signaling server does not route link stats; viewers will not see them');
+        }
+        return;
+      }
       this.#logger.warn(
         { code: error.code, message: error.message, ref: error.ref },
         'signaling server reported an error',
@@ -493,6 +524,35 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       log.warn({ code, err: errorMessage(error) }, 'negotiation failed');
       await session.close({ origin: 'failure', code, message: errorMessage(error) });
     }
+  }
+
+  /**
+   * Tells connected viewers (up to LINK_STATS_PER_INTERVAL of them, taking turns) what congestion
+   * control sees of their link, for the page's stats overlay. Never throws: the stats are a view,
+   * nothing depends on them.
+   */
+  async #sendLinkStats(): Promise<void> {
+    if (this.closed || this.#linkStatsRefused || this.#client.state !== 'open') return;
+    const connected = [...this.#sessions.values()].filter(
+      (session) => !session.closed && session.connectionState === 'connected',
+    );
+    const count = Math.min(connected.length, LINK_STATS_PER_INTERVAL);
+    const first = connected.length === 0 ? 0 : this.#linkStatsCursor % connected.length;
+    this.#linkStatsCursor = first + count;
+    const turn = Array.from({ length: count }, (_, index) => connected[(first + index) % connected.length]);
+    await Promise.all(
+      turn.map(async (session) => {
+        try {
+          if (session === undefined) return;
+          const stats = await session.stats();
+          if (session.closed || this.#sessions.get(session.id) !== session) return;
+          const cameras = new Map(session.cameras.map((camera) => [camera.id, camera.stats()]));
+          this.#client.send(linkStatsMessage(stats, cameras));
+        } catch (error) {
+          this.#logger.debug({ session: session?.id, err: errorMessage(error) }, 'link stats not sent');
+        }
+      }),
+    );
   }
 
   /** Why an offer for `ids` (resolved to `cameras`) is refused, or undefined to answer it. */

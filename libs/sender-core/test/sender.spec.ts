@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from '@jest/globals';
+import type { ServerMessageOf, WebSocketConstructor } from '@robocam/protocol';
 import { createSignalingServer, type SignalingServer } from '@robocam/signaling';
 import { expectedBarColors, i420Layout } from '@robocam/testpattern';
 import {
@@ -403,6 +404,91 @@ describe('sender with several cameras', () => {
       ['front', true, 1],
       ['rear', true, 1],
     ]);
+  });
+
+  it('tells each connected viewer what it sees of that viewer’s link, per camera', async () => {
+    const s = await startSender('vp8', [
+      { type: 'testpattern', id: 'front', width: 640, height: 480, fps: 30 },
+      { type: 'testpattern', id: 'rear', width: 320, height: 240, fps: 15 },
+    ]);
+    const both = await watch('vp8', ['front', 'rear']);
+    const rearOnly = await watch('vp8', ['rear']);
+    const received = new Map<WeriftViewer, ServerMessageOf<'link-stats'>[]>();
+    for (const viewer of [both, rearOnly]) {
+      const list: ServerMessageOf<'link-stats'>[] = [];
+      received.set(viewer, list);
+      viewer.client.on('message', (message) => {
+        if (message.type === 'link-stats') list.push(message);
+      });
+    }
+    await waitFor(
+      () => [...received.values()].every((list) => list.length >= 2),
+      15_000,
+      'two link-stats messages per viewer',
+    );
+    for (const [viewer, list] of received) {
+      // Each viewer hears about its own session only, from the sender.
+      expect(new Set(list.map((m) => [m.session, m.from].join()))).toEqual(
+        new Set([[viewer.session, s.peerId].join()]),
+      );
+    }
+    const last = received.get(both)!.at(-1)!;
+    expect(last.estimateKbps).toBeGreaterThan(0);
+    expect(last.pacerQueueMs).toBeGreaterThanOrEqual(0);
+    expect(last.lossPct).toBeGreaterThanOrEqual(0);
+    expect(last.cameras.map((c) => c.camera)).toEqual(['front', 'rear']);
+    const stats = await s.stats();
+    for (const [index, entry] of last.cameras.entries()) {
+      const camera = stats.cameras.find((c) => c.id === entry.camera)!;
+      expect(entry.maxKbps).toBe(camera.maxBitrateKbps);
+      expect(entry.targetKbps).toBeGreaterThan(0);
+      expect(entry.targetKbps).toBeLessThanOrEqual(entry.maxKbps!);
+      // The camera's size, or a lower-resolution tier of it.
+      const [width, height] = index === 0 ? [640, 480] : [320, 240];
+      expect(entry.encodedWidth).toBeLessThanOrEqual(width);
+      expect(entry.encodedWidth! * height).toBe(entry.encodedHeight! * width);
+      expect(entry.maxTemporalLayer).toBe(camera.temporalLayers - 1);
+      expect(entry.temporalLayer).toBeGreaterThanOrEqual(0);
+      expect(entry.temporalLayer).toBeLessThanOrEqual(entry.maxTemporalLayer);
+    }
+    expect(
+      received
+        .get(rearOnly)!
+        .at(-1)!
+        .cameras.map((c) => c.camera),
+    ).toEqual(['rear']);
+  });
+
+  it('stops sending link stats to a signaling server that predates them', async () => {
+    let attempts = 0;
+    /** Answers link-stats as a server without the message type does: `bad-message`, ref = its id. */
+    class OldServerSocket extends WebSocket {
+      override send(data: string): void {
+        const message = JSON.parse(data) as { type: string; id?: string };
+        if (message.type !== 'link-stats') {
+          super.send(data);
+          return;
+        }
+        attempts += 1;
+        const refusal = { type: 'error', code: 'bad-message', message: 'invalid message', ref: message.id };
+        setTimeout(() => {
+          this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(refusal) }));
+        }, 0);
+      }
+    }
+    sender = new Sender({
+      signalingUrl: server.url,
+      name: 'test-robot',
+      cameras: [{ type: 'testpattern', width: 320, height: 240, fps: 15 }],
+      // Node's WebSocket types its handlers with DOM events; the client only reads `data`.
+      WebSocket: OldServerSocket as unknown as WebSocketConstructor,
+    });
+    await sender.start();
+    const viewer = await watch('vp8');
+    await waitFor(() => attempts > 0, 10_000, 'a first link-stats message');
+    await sleep(2500);
+    expect(attempts).toBe(1);
+    expect(viewer.tracks[0]!.packets).toBeGreaterThan(0); // the session itself is unaffected
   });
 
   it('does not capture a camera nobody watches', async () => {

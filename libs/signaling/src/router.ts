@@ -54,7 +54,7 @@ type RoutedMessage = Exclude<ClientMessage, { type: 'hello' }>;
 
 /**
  * The signaling core, free of any transport: registers viewers and senders, opens sessions on
- * offers, routes offer, answer, candidate, bye, ping and pong between the two parties of a session,
+ * offers, routes offer, answer, candidate, bye, ping, pong and link-stats between the two parties of a session,
  * stamping each routed message with its true origin (`from`) and refusing messages for sessions the
  * sender of the message is not a party of. Viewers are told when senders come, change cameras and
  * go. Drive it from any transport through {@link SignalingRouter.attach}.
@@ -277,6 +277,20 @@ export class SignalingRouter {
         this.#forward(peer, message.session, message.id, (from) => ({ ...message, from }));
         return;
       case 'candidate':
+        this.#forward(peer, message.session, message.id, (from) => ({ ...message, from }));
+        return;
+      case 'link-stats':
+        // The sender's view of its link to the viewer: meaningless (and spoofable) from a viewer.
+        if (peer.role !== 'sender') {
+          this.#reject(
+            peer.transport,
+            'forbidden',
+            'only senders report link stats',
+            message.id,
+            message.session,
+          );
+          return;
+        }
         this.#forward(peer, message.session, message.id, (from) => ({ ...message, from }));
         return;
       case 'bye': {

@@ -286,7 +286,7 @@ export class WhepEndpoint {
         return;
       default:
         // Trickled sender candidates are already in the answer (the sender gathers before
-        // answering); sender-online notices and pings are for interactive viewers.
+        // answering); sender-online notices, pings and link-stats are for interactive viewers.
         return;
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { PROTOCOL_VERSION, type ServerMessage } from '@robocam/protocol';
+import { PROTOCOL_VERSION, type ClientMessageOf, type ServerMessage } from '@robocam/protocol';
 import { SignalingRouter, UNAUTHORIZED_CLOSE_CODE, type PeerLink, type PeerTransport } from '../src/index.js';
 import { camera } from './helpers.js';
 
@@ -201,6 +201,39 @@ describe('SignalingRouter', () => {
     sender.link.receive({ type: 'answer', session: 's1', sdp: SDP });
     expect(sender.take('error').map((e) => e.code)).toEqual(['unknown-session']);
     expect(viewer.inbox).toEqual([]);
+  });
+
+  it('routes link-stats from the sender to the viewer of that session only', () => {
+    const { router, viewer, sender } = withSession();
+    const other = register(router, 'sender', 'other robot');
+    viewer.take('sender-online');
+    const stats: ClientMessageOf<'link-stats'> = {
+      type: 'link-stats',
+      id: 'link-stats',
+      session: 's1',
+      estimateKbps: 820,
+      pacerQueueMs: 12,
+      cameras: [{ camera: 'front', targetKbps: 700, temporalLayer: 0, maxTemporalLayer: 1 }],
+    };
+    sender.link.receive(stats);
+    expect(viewer.inbox).toEqual([{ ...stats, from: sender.id }]);
+    viewer.inbox.length = 0;
+    // Nobody else can put words in the sender's mouth: not the viewer, not another sender.
+    viewer.link.receive(stats);
+    other.link.receive(stats);
+    expect(viewer.take('error')).toEqual([
+      {
+        type: 'error',
+        code: 'forbidden',
+        message: 'only senders report link stats',
+        ref: 'link-stats',
+        session: 's1',
+      },
+    ]);
+    expect(other.take('error').map((e) => e.code)).toEqual(['unknown-session']);
+    expect(viewer.inbox).toEqual([]);
+    expect(sender.inbox).toEqual([]);
+    expect(router.stats().sessions).toBe(1);
   });
 
   it('answers a ping without a session itself', () => {

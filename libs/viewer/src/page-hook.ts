@@ -32,6 +32,24 @@ export interface TileSnapshot {
   rttMs: number | null;
   jitterBufferMs: number | null;
   codec: string | null;
+  // What the sender reports of this tile's stream (its `link-stats` messages, about once a second);
+  // null before the first report, or when the sender or signaling server predates them.
+  /** The sender's bandwidth estimate of this viewer's link, kbit/s (all cameras of the session). */
+  senderEstimateKbps: number | null;
+  /** The camera encoder's target now, kbit/s: its configured rate, lowered for its slowest viewers. */
+  senderCameraKbps: number | null;
+  /** The size the sender encodes this camera at now (a smaller tier on a narrow link). */
+  senderEncodedWidth: number | null;
+  senderEncodedHeight: number | null;
+  /** The temporal layer this viewer gets (0: base only), and the highest the encoder makes. */
+  senderLayer: number | null;
+  senderMaxLayer: number | null;
+  /** Media waiting in the sender's pacer for this viewer, ms. */
+  senderQueueMs: number | null;
+  /** Loss the sender's estimator saw on this link, percent. */
+  senderLossPct: number | null;
+  /** Round-trip time the sender measured, ms. */
+  senderRttMs: number | null;
   /** Sessions replaced because the jitter buffer grew. */
   resyncs: number;
   /** performance.now() of the first frame this tile ever showed (ms since navigation start). */

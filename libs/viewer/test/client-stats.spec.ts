@@ -1,7 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatBitrate, formatFps, formatMs, formatPercent, formatSize } from '../src/client/format.js';
-import { median, readInboundSample, streamStats } from '../src/client/stats.js';
-import { byeCodeSchema, errorCodeSchema, isRetryableByeCode } from '@robocam/protocol';
+import {
+  formatBitrate,
+  formatFps,
+  formatMs,
+  formatPercent,
+  formatSenderLink,
+  formatSize,
+} from '../src/client/format.js';
+import { median, readInboundSample, senderLinkStats, streamStats } from '../src/client/stats.js';
+import {
+  byeCodeSchema,
+  errorCodeSchema,
+  isRetryableByeCode,
+  parseServerMessage,
+  type ServerMessageOf,
+} from '@robocam/protocol';
 import { isRefusal, tileStatus, type TileConditions } from '../src/client/status.js';
 
 /** A getStats() report of a receiver as Chromium produces it (only the fields used). */
@@ -174,5 +187,64 @@ describe('formatting', () => {
     expect(formatPercent(12.4)).toBe('12 %');
     expect(formatSize(640, 480)).toBe('640×480');
     expect(formatSize(0, 0)).toBe('–');
+  });
+});
+
+describe('the sender’s view of the link', () => {
+  // A link-stats message as the signaling server delivers it (parsed, like the page does).
+  const parsed = parseServerMessage(
+    JSON.stringify({
+      type: 'link-stats',
+      session: 'sess_0123456789',
+      from: 's-1',
+      estimateKbps: 820,
+      lossPct: 0,
+      rttMs: 3,
+      pacerQueueMs: 12,
+      cameras: [
+        {
+          camera: 'front',
+          targetKbps: 700,
+          maxKbps: 2500,
+          encodedWidth: 640,
+          encodedHeight: 360,
+          temporalLayer: 1,
+          maxTemporalLayer: 1,
+        },
+        { camera: 'rear', targetKbps: 300, maxTemporalLayer: 0 },
+      ],
+    }),
+  );
+  if (!parsed.ok || parsed.message.type !== 'link-stats') throw new Error('test message does not parse');
+  const message: ServerMessageOf<'link-stats'> = parsed.message;
+
+  it('picks the tile’s camera out of the session’s report', () => {
+    expect(senderLinkStats(message, 'front')).toEqual({
+      estimateKbps: 820,
+      cameraKbps: 700,
+      encodedWidth: 640,
+      encodedHeight: 360,
+      layer: 1,
+      maxLayer: 1,
+      queueMs: 12,
+      lossPct: 0,
+      rttMs: 3,
+    });
+    expect(senderLinkStats(message, 'rear')).toMatchObject({
+      cameraKbps: 300,
+      layer: undefined,
+      maxLayer: 0,
+    });
+    expect(senderLinkStats(undefined, 'front')).toBeUndefined();
+  });
+
+  it('formats one overlay line, with dashes for what the sender does not know yet', () => {
+    expect(formatSenderLink(senderLinkStats(message, 'front'))).toBe(
+      'est 820 kbit/s · cam 700 kbit/s 640×360 · layer 1/1 · queue 12 ms · loss 0 %',
+    );
+    expect(formatSenderLink(senderLinkStats(message, 'rear'))).toBe(
+      'est 820 kbit/s · cam 300 kbit/s – · layer – · queue 12 ms · loss 0 %',
+    );
+    expect(formatSenderLink(undefined)).toBe('–');
   });
 });

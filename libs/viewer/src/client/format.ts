@@ -1,3 +1,5 @@
+import type { SenderLinkStats } from './stats.js';
+
 /** Formatting of the stats overlay's numbers; `–` for unknown values. */
 const DASH = '–';
 
@@ -24,4 +26,21 @@ export function formatPercent(value: number | undefined): string {
 export function formatSize(width: number | undefined, height: number | undefined): string {
   if (width === undefined || height === undefined || width === 0) return DASH;
   return `${width}×${height}`;
+}
+
+/**
+ * The overlay's line of what the sender sees, e.g.
+ * `est 820 kbit/s · cam 700 kbit/s 640×360 · layer 1/1 · queue 12 ms · loss 0 %`.
+ */
+export function formatSenderLink(stats: SenderLinkStats | undefined): string {
+  if (stats === undefined) return DASH;
+  const layer =
+    stats.layer === undefined || stats.maxLayer === undefined ? DASH : `${stats.layer}/${stats.maxLayer}`;
+  return [
+    `est ${formatBitrate(stats.estimateKbps)}`,
+    `cam ${formatBitrate(stats.cameraKbps)} ${formatSize(stats.encodedWidth, stats.encodedHeight)}`,
+    `layer ${layer}`,
+    `queue ${formatMs(stats.queueMs)}`,
+    `loss ${stats.lossPct === undefined ? DASH : `${Math.round(stats.lossPct)} %`}`,
+  ].join(' · ');
 }

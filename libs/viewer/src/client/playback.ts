@@ -2,7 +2,14 @@ import type { TileSnapshot } from '../page-hook.js';
 import type { SenderClock } from './clock.js';
 import { h } from './dom.js';
 import { FrameMeter } from './frame-meter.js';
-import { readInboundSample, streamStats, type InboundSample, type StreamStats } from './stats.js';
+import {
+  readInboundSample,
+  senderLinkStats,
+  streamStats,
+  type InboundSample,
+  type SenderLinkStats,
+  type StreamStats,
+} from './stats.js';
 import type { SessionCloseInfo } from './status.js';
 import { pinToLiveEdge, type WatchSession } from './watch-session.js';
 
@@ -153,10 +160,16 @@ export class Playback {
     return jitter;
   }
 
+  /** What the sender reports of this playback's camera (undefined before its first report). */
+  get senderStats(): SenderLinkStats | undefined {
+    return senderLinkStats(this.session.linkStats, this.session.cameras[0] ?? '');
+  }
+
   /** What the test hook shows of this playback. */
   snapshot(): PlaybackSnapshot {
     const reading = this.meter.reading;
     const stats = this.stats;
+    const sender = this.senderStats;
     return {
       session: this.session.id,
       framesPresented: reading.framesPresented,
@@ -173,6 +186,15 @@ export class Playback {
       rttMs: roundOrNull(stats?.rttMs),
       jitterBufferMs: roundOrNull(stats?.jitterBufferMs),
       codec: stats?.codec ?? null,
+      senderEstimateKbps: sender?.estimateKbps ?? null,
+      senderCameraKbps: sender?.cameraKbps ?? null,
+      senderEncodedWidth: sender?.encodedWidth ?? null,
+      senderEncodedHeight: sender?.encodedHeight ?? null,
+      senderLayer: sender?.layer ?? null,
+      senderMaxLayer: sender?.maxLayer ?? null,
+      senderQueueMs: sender?.queueMs ?? null,
+      senderLossPct: sender?.lossPct ?? null,
+      senderRttMs: sender?.rttMs ?? null,
       lastFrameAt: roundOrNull(reading.lastFrameAt),
       timeline: {
         offer: roundOrNull(this.session.startedAt) ?? 0,
@@ -200,6 +222,15 @@ export class Playback {
     rttMs: null,
     jitterBufferMs: null,
     codec: null,
+    senderEstimateKbps: null,
+    senderCameraKbps: null,
+    senderEncodedWidth: null,
+    senderEncodedHeight: null,
+    senderLayer: null,
+    senderMaxLayer: null,
+    senderQueueMs: null,
+    senderLossPct: null,
+    senderRttMs: null,
     lastFrameAt: null,
     timeline: null,
   };

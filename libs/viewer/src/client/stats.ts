@@ -1,3 +1,5 @@
+import type { ServerMessageOf } from '@robocam/protocol';
+
 /** Cumulative counters of one received video stream at one moment (from `getStats()`). */
 export interface InboundSample {
   /** performance.now() of the sample, in ms. */
@@ -131,4 +133,44 @@ export function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1
     ? sorted[middle]
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** What the sender reports of one camera's stream to this viewer (its `link-stats` messages). */
+export interface SenderLinkStats {
+  /** The sender's bandwidth estimate of this viewer's link, kbit/s (all cameras of the session). */
+  estimateKbps: number | undefined;
+  /** The camera encoder's target now, kbit/s (lowered for the camera's slowest viewers). */
+  cameraKbps: number | undefined;
+  /** The size the camera's frames are encoded at now (smaller on a narrow link). */
+  encodedWidth: number | undefined;
+  encodedHeight: number | undefined;
+  /** The temporal layer this viewer gets, and the highest the encoder makes (0: one layer). */
+  layer: number | undefined;
+  maxLayer: number | undefined;
+  /** Media waiting in the sender's pacer for this viewer, ms. */
+  queueMs: number | undefined;
+  /** Loss the sender's estimator saw, percent. */
+  lossPct: number | undefined;
+  /** Round-trip time the sender measured, ms. */
+  rttMs: number | undefined;
+}
+
+/** The sender's view of `cameraId`'s stream from its latest `link-stats` message; undefined before one. */
+export function senderLinkStats(
+  message: ServerMessageOf<'link-stats'> | undefined,
+  cameraId: string,
+): SenderLinkStats | undefined {
+  if (message === undefined) return undefined;
+  const camera = message.cameras.find((entry) => entry.camera === cameraId);
+  return {
+    estimateKbps: message.estimateKbps,
+    cameraKbps: camera?.targetKbps,
+    encodedWidth: camera?.encodedWidth,
+    encodedHeight: camera?.encodedHeight,
+    layer: camera?.temporalLayer,
+    maxLayer: camera?.maxTemporalLayer,
+    queueMs: message.pacerQueueMs,
+    lossPct: message.lossPct,
+    rttMs: message.rttMs,
+  };
 }

@@ -1,9 +1,9 @@
 import type { CameraInfo } from '@robocam/protocol';
 import type { TileStatus } from '../page-hook.js';
 import { h, setText } from './dom.js';
-import { formatBitrate, formatFps, formatMs, formatPercent, formatSize } from './format.js';
+import { formatBitrate, formatFps, formatMs, formatPercent, formatSenderLink, formatSize } from './format.js';
 import type { FrameReading } from './frame-meter.js';
-import type { StreamStats } from './stats.js';
+import type { SenderLinkStats, StreamStats } from './stats.js';
 
 const STATS_FIELDS = [
   ['latency', 'glass-to-glass'],
@@ -14,6 +14,8 @@ const STATS_FIELDS = [
   ['loss', 'loss'],
   ['rtt', 'RTT'],
   ['jitter', 'jitter buffer'],
+  // What the sender's congestion control sees and decided (one line across the overlay).
+  ['sender', 'sender'],
 ] as const;
 type StatsField = (typeof STATS_FIELDS)[number][0];
 
@@ -83,8 +85,15 @@ export class TileView {
     setText(this.#statusLine, text);
   }
 
-  /** The overlay's numbers, from the active playback's frame meter and receiver stats. */
-  showStats(reading: FrameReading | undefined, stats: StreamStats | undefined): void {
+  /**
+   * The overlay's numbers, from the active playback's frame meter and receiver stats, and what
+   * the sender reports of its side of the link.
+   */
+  showStats(
+    reading: FrameReading | undefined,
+    stats: StreamStats | undefined,
+    sender: SenderLinkStats | undefined,
+  ): void {
     const field = (name: StatsField, text: string): void => {
       const element = this.#statsFields.get(name);
       if (element !== undefined) setText(element, text);
@@ -96,6 +105,7 @@ export class TileView {
     field('rtt', formatMs(stats?.rttMs));
     field('jitter', formatMs(stats?.jitterBufferMs));
     field('codec', stats?.codec ?? '–');
+    field('sender', formatSenderLink(sender));
     field(
       'latency',
       reading?.latencyMs !== undefined

@@ -251,7 +251,7 @@ export class Tile {
       fatal: this.#fatal,
     });
     this.#view.showStatus(this.#status);
-    this.#view.showStats(active?.meter.reading, active?.stats);
+    this.#view.showStats(active?.meter.reading, active?.stats, active?.senderStats);
   }
 
   /** Starts or stops sessions to match what is wanted. */

@@ -170,6 +170,8 @@ export class ViewerApp implements TileHost {
       // Errors about a session (e.g. the sender left before it answered) end that session.
       if (message.type === 'error' && message.session !== undefined) {
         this.#sessions.get(message.session)?.handleError(message.code, message.message);
+      } else if (message.type === 'link-stats') {
+        this.#sessions.get(message.session)?.handleLinkStats(message);
       }
     });
     client.on('listenererror', (event, error) => {

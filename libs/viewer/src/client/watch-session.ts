@@ -1,4 +1,11 @@
-import type { ByeCode, ClockEstimate, ErrorCode, IceCandidate, SignalingClient } from '@robocam/protocol';
+import type {
+  ByeCode,
+  ClockEstimate,
+  ErrorCode,
+  IceCandidate,
+  ServerMessageOf,
+  SignalingClient,
+} from '@robocam/protocol';
 import { errorMessage } from '@robocam/types';
 import type { SessionCloseCode, SessionCloseInfo } from './status.js';
 
@@ -50,6 +57,8 @@ export class WatchSession {
   readonly startedAt = performance.now();
   answeredAt: number | undefined;
   connectedAt: number | undefined;
+  /** The sender's latest report of this session's link (it sends one about once a second). */
+  linkStats: ServerMessageOf<'link-stats'> | undefined;
   #senderId: string;
   #state: WatchSessionState = 'negotiating';
   #awaitingAnswer = true;
@@ -220,6 +229,11 @@ export class WatchSession {
       { origin: 'remote', code: code ?? 'closed', message: reason ?? code ?? 'ended by the sender' },
       { bye: false },
     );
+  }
+
+  /** The sender reported what it sees of this session's link. */
+  handleLinkStats(message: ServerMessageOf<'link-stats'>): void {
+    if (!this.closed) this.linkStats = message;
   }
 
   /** The server refused something of this session (e.g. the sender is gone). */
