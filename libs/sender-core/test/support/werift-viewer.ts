@@ -1,5 +1,5 @@
 import { SignalingClient, type ServerMessageOf } from '@robocam/protocol';
-import { EmulatedLink, transportCcExtensionId, type EmulatedLinkSettings } from './emulated-link.js';
+import { EmulatedLink, transportCcExtensionId, type EmulatedLinkSettings } from './emulated-link.ts';
 import { decodeTimecodeFromLuma, i420Layout } from '@robocam/testpattern';
 import { Codec, CodecContext, Frame, Packet } from 'node-av/lib';
 import { AV_CODEC_ID_H264, AV_CODEC_ID_VP8 } from 'node-av/constants';
