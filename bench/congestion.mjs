@@ -127,10 +127,10 @@ try {
   await browser.close();
 }
 if (jsonOut !== undefined) {
-  writeFileSync(
-    jsonOut,
-    `${JSON.stringify({ date: new Date().toISOString(), args, configuredKbps: CONFIGURED_KBPS, results }, null, 1)}\n`,
-  );
+  // Per-frame latencies stay out of the file (the timelines keep per-second figures).
+  const replacer = (key, value) => (key === 'latencies' ? undefined : value);
+  const run = { date: new Date().toISOString(), args, configuredKbps: CONFIGURED_KBPS, results };
+  writeFileSync(jsonOut, `${JSON.stringify(run, replacer, 1)}\n`);
   console.log(`\nraw results in ${jsonOut}`);
 }
 
@@ -158,8 +158,8 @@ async function runSingle(stack, scenario) {
 
 /**
  * Two viewers; every phase with a rate shapes only the constrained viewer's media: UDP to its
- * local candidate's port through an htb class (bench/lib/shaping.mjs). The port is re-read every
- * second: when the page replaces its session, the new connection has a new port.
+ * local ICE candidates' ports through an htb class (bench/lib/shaping.mjs), re-read every 100 ms:
+ * when the page replaces its session, the new connection has new ports.
  */
 async function runTwo(stack) {
   const free = await openViewer(stack, 'free');
@@ -710,11 +710,10 @@ function printTargets(rows) {
 
 function printPhases(phases, names) {
   console.log(
-    '\n| phase | viewer | fps | latency p50 / p95 / max ms | longest gap ms | kbit/s | lost | sessions | sender cores | others’ cores | camera target kbit/s | estimate kbit/s | pacer queue ms | layer |',
+    '\n| phase | viewer | fps | latency p50 / p95 / max ms | longest gap ms | kbit/s | lost | PLIs | sessions | ' +
+      'sender cores | others’ cores | keyframes | camera target kbit/s | estimate kbit/s | pacer queue ms | layer |',
   );
-  console.log(
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-  );
+  console.log(`|${' --- |'.repeat(2)}${' ---: |'.repeat(13)} --- |`);
   for (const phase of phases) {
     for (const name of names) {
       const m = phase[name];
@@ -722,18 +721,19 @@ function printPhases(phases, names) {
       const target = phase.sender.cameraTargetKbps;
       console.log(
         `| ${phase.name} | ${name} | ${fmt(m.fps, 1)} | ${fmt(m.latencyP50Ms)} / ${fmt(m.latencyP95Ms)} / ${fmt(m.latencyMaxMs)} | ` +
-          `${fmt(m.longestGapMs)} | ${fmt(m.kbps)} | ${fmt(m.packetsLost)} | ${m.sessionsStarted ?? '–'} | ` +
-          `${fmt(phase.sender.cores, 3)} | ${fmt(phase.sender.othersCores, 2)} | ${range(target)} | ${range(s.estimateKbps)} | ${range(s.pacerQueueMs)} | ` +
+          `${fmt(m.longestGapMs)} | ${fmt(m.kbps)} | ${fmt(m.packetsLost)} | ${s.plis ?? '–'} | ${m.sessionsStarted ?? '–'} | ` +
+          `${fmt(phase.sender.cores, 3)} | ${fmt(phase.sender.othersCores, 2)} | ${phase.sender.cameraKeyframes ?? '–'} | ` +
+          `${range(target)} | ${range(s.estimateKbps)} | ${range(s.pacerQueueMs)} | ` +
           `${s.temporalLayer === undefined ? '–' : JSON.stringify(s.temporalLayer)} |`,
       );
     }
   }
   for (const phase of phases) {
     const recovered = names.map((name) => phase[name].recoverySeconds).filter((value) => value !== undefined);
-    if (recovered.length > 0)
-      console.log(
-        `${phase.name} after a squeeze: recovery ${recovered.map((v) => (v === null ? 'never' : `${v} s`)).join(' / ')}`,
-      );
+    if (recovered.length > 0) {
+      const text = recovered.map((v) => (v === null ? 'never' : `${v} s`)).join(' / ');
+      console.log(`${phase.name} after a squeeze: recovery ${text}`);
+    }
   }
 }
 

@@ -2,7 +2,8 @@
 // htb only). Traffic between Chromium and the sender goes over `lo` (127.0.0.1) and over the
 // veth `v0` (127.0.0.2, the address Chromium gathers): every rule is put on both, so it applies
 // whichever way the kernel routes a packet. Only usable inside ../shared/netns/run-isolated.sh
-// (root in a private namespace); outside it, `tc` fails with "Operation not permitted".
+// (root in a private namespace): every call checks that first (outside it, as root, tc would
+// shape the machine's own loopback).
 import { spawnSync } from 'node:child_process';
 
 /** The namespace's interfaces that carry the media. */
@@ -12,7 +13,38 @@ export const QUEUE_MS = 400;
 /** tbf's bucket: 16 kbit = 2 KB, one or two media packets (a larger burst would hide the limit). */
 const BURST = '16kbit';
 
+/**
+ * Throws unless this process runs in run-isolated.sh's namespace: its only interfaces are `lo`
+ * and the veth pair `v0`/`v1`. Outside it, as root, `tc` would shape the machine's own loopback,
+ * which every other process on it uses.
+ */
+export function assertIsolated() {
+  const result = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
+  if (result.error !== undefined)
+    throw new Error(`cannot run ip (${result.error.message}): install iproute2`);
+  const names = result.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.split(': ')[1]?.split('@')[0]);
+  const isolated = names.includes('v0') && names.every((name) => ['lo', 'v0', 'v1'].includes(name));
+  if (!isolated) {
+    throw new Error(
+      `refusing to shape: not inside ../shared/netns/run-isolated.sh's namespace (interfaces: ${names.join(', ')})`,
+    );
+  }
+}
+
+let isolationChecked = false;
+
+/** Every change goes through this first: never touch the machine's own interfaces. */
+function checkIsolated() {
+  if (isolationChecked) return;
+  assertIsolated();
+  isolationChecked = true;
+}
+
 function tc(args, { allowFailure = false } = {}) {
+  checkIsolated();
   const result = spawnSync('tc', args, { encoding: 'utf8' });
   if (result.error !== undefined) {
     throw new Error(`cannot run tc (${result.error.message}): install iproute2`);
@@ -30,14 +62,43 @@ export function parseRateKbps(text) {
   return Number(match[1]) * (match[2].toLowerCase() === 'mbit' ? 1000 : 1);
 }
 
-/** Removes every rule: the links run free again. */
+/**
+ * While every packet is shaped, `lo` gets a real link's MTU. Loopback's is 64 KiB, so TCP sends
+ * segments of up to 64 KiB, and tbf drops every packet larger than its 2 KB bucket: any signaling
+ * message over 2 KB (an SDP offer is ~5 KB) would never arrive (measured: a 10 KB HTTP response
+ * over a 1 Mbit/s tbf on lo timed out at MTU 65536 and took 163 ms at 1500). Open connections
+ * adapt (the kernel lowers their path MTU). Undone by clearShaping.
+ */
+const SHAPED_MTU = 1500;
+let loMtu;
+
+function setLoMtu(mtu) {
+  checkIsolated();
+  const result = spawnSync('ip', ['link', 'set', 'dev', 'lo', 'mtu', String(mtu)], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`ip link set dev lo mtu ${mtu} failed: ${result.stderr.trim()}`);
+}
+
+/** Removes every rule: the links run free again (and lo gets its own MTU back). */
 export function clearShaping() {
   shapedPorts = undefined;
   for (const link of LINKS) tc(['qdisc', 'del', 'dev', link, 'root'], { allowFailure: true });
+  if (loMtu !== undefined) {
+    setLoMtu(loMtu);
+    loMtu = undefined;
+  }
 }
 
-/** Every packet on the links through one token bucket of `rateKbps` with a 400 ms queue. */
+/**
+ * Every packet on the links (both directions share loopback's one queue) through one token bucket
+ * of `rateKbps` with a 400 ms queue; lo at a 1500-byte MTU meanwhile (see SHAPED_MTU).
+ */
 export function shapeAll(rateKbps) {
+  shapedPorts = undefined;
+  if (loMtu === undefined) {
+    const shown = spawnSync('ip', ['-o', 'link', 'show', 'dev', 'lo'], { encoding: 'utf8' }).stdout;
+    loMtu = Number(/ mtu (\d+)/.exec(shown)?.[1] ?? 65536);
+    setLoMtu(SHAPED_MTU);
+  }
   for (const link of LINKS) {
     tc([
       'qdisc',
