@@ -13,6 +13,7 @@
 //   node bench/congestion.mjs --scenario two                two viewers, only one behind 500 kbit/s
 //   node bench/congestion.mjs --scenario clean              clean link, 1 then 4 viewers
 //   node bench/congestion.mjs --scenario all --json out.json   all of the above, in one run
+//   node bench/congestion.mjs --scenario single:default,single:busy:h264   kind[:pattern[:codec]] lists
 //   --schedule free:10,1mbit:20,400kbit:20,free:20          phases (s); a rate shapes every packet
 //                                                            (tbf) or, with --scenario two, only the
 //                                                            constrained viewer's media (htb)
@@ -45,6 +46,11 @@ import {
 } from './lib/shaping.mjs';
 
 const args = process.argv.slice(2);
+const reportFile = argument(args, '--report');
+if (reportFile !== undefined) {
+  report(JSON.parse(readFileSync(reportFile, 'utf8')));
+  process.exit(0);
+}
 isolate(import.meta.url, args);
 requireBuilt();
 if (!existsSync(resolve(root, 'apps/web/dist/main.js'))) {
@@ -78,10 +84,15 @@ const scenarios =
         { kind: 'two', pattern: 'busy', codec: 'vp8' },
         { kind: 'clean', pattern: 'busy', codec: 'vp8' },
       ]
-    : scenarioArg.split(',').map((kind) => {
+    : scenarioArg.split(',').map((item) => {
+        // kind[:pattern[:codec]], e.g. single:default or single:busy:h264 (else --pattern, --codec).
+        const [kind, itemPattern = pattern, itemCodec = codec] = item.split(':');
         if (!['single', 'two', 'clean'].includes(kind))
           throw new Error('--scenario: single, two, clean or all');
-        return { kind, pattern, codec };
+        if (!['busy', 'default'].includes(itemPattern))
+          throw new Error(`${item}: the pattern is busy or default`);
+        if (!['vp8', 'h264'].includes(itemCodec)) throw new Error(`${item}: the codec is vp8 or h264`);
+        return { kind, pattern: itemPattern, codec: itemCodec };
       });
 
 assertCanShape();
@@ -153,7 +164,13 @@ async function runSingle(stack, scenario) {
   const targets = singleTargets(measured, scenario);
   printTargets(targets);
   await viewer.close();
-  return { phases: measured, targets, timeline: timelines([viewer]), senderSamples: recorder.samples };
+  return {
+    phases: measured,
+    targets,
+    timeline: timelines([viewer]),
+    pageSessions: pageSessions([viewer]),
+    senderSamples: recorder.samples,
+  };
 }
 
 /**
@@ -207,6 +224,7 @@ async function runTwo(stack) {
     phases: measured,
     targets,
     timeline: timelines([free, constrained]),
+    pageSessions: pageSessions([free, constrained]),
     senderSamples: recorder.samples,
   };
 }
@@ -246,13 +264,7 @@ async function runClean(stack) {
       sender,
     };
     rows.push(row);
-    console.log(
-      `clean, ${count} viewer(s): fps min ${fmt(row.fpsMin, 1)} / avg ${fmt(row.fpsAvg, 1)}, ` +
-        `latency p50 ${fmt(row.latencyP50Ms)} ms, sender ${fmt(row.senderCores, 3)} cores ` +
-        `(this bench in all ${fmt(sender.benchCores, 2)}, others ${fmt(row.othersCores, 2)}), ` +
-        `encoder skipped ${sender.cameraFramesDropped ?? '–'} frames, ` +
-        `delivered ${perViewer.map((m) => fmt(m.kbps)).join(' / ')} kbit/s`,
-    );
+    printClean(row);
   }
   for (const viewer of viewers) await viewer.close();
   const targets = cleanTargets(rows);
@@ -503,9 +515,16 @@ function senderMetrics(recorder, phase, ...viewers) {
     const link = sessions.map((s) => s.link).filter((l) => l !== undefined && l !== null);
     const tracks = sessions.map((s) => s.tracks?.[0]).filter((t) => t !== undefined);
     const entry = { sessionSamples: sessions.length };
+    // Counters grow per session (the page may replace its session within the phase): summed.
+    const byId = Map.groupBy(sessions, (session) => session.id);
+    const growth = (read) => {
+      let total = 0;
+      for (const samples of byId.values()) total += (read(samples.at(-1)) ?? 0) - (read(samples[0]) ?? 0);
+      return total;
+    };
     if (sessions.length > 0) {
-      entry.plis = (sessions.at(-1).plisReceived ?? 0) - (sessions[0].plisReceived ?? 0);
-      entry.nacks = (sessions.at(-1).nacksReceived ?? 0) - (sessions[0].nacksReceived ?? 0);
+      entry.plis = growth((s) => s.plisReceived);
+      entry.nacks = growth((s) => s.nacksReceived);
     }
     if (link.length > 0) {
       entry.estimateKbps = summary(link.map((l) => l.estimateKbps));
@@ -513,15 +532,15 @@ function senderMetrics(recorder, phase, ...viewers) {
       entry.lossFraction = summary(link.map((l) => l.lossFraction));
       entry.rttMs = summary(link.map((l) => l.rttMs));
       entry.pacerQueueMs = summary(link.map((l) => l.pacerQueueMs));
-      entry.pacerFramesDropped = (link.at(-1).pacerFramesDropped ?? 0) - (link[0].pacerFramesDropped ?? 0);
-      entry.feedbackPackets = (link.at(-1).feedbackPackets ?? 0) - (link[0].feedbackPackets ?? 0);
+      entry.pacerFramesDropped = growth((s) => s.link?.pacerFramesDropped);
+      entry.feedbackPackets = growth((s) => s.link?.feedbackPackets);
       entry.usage = countValues(link.map((l) => l.usage));
     }
     if (tracks.length > 0) {
       entry.temporalLayer = countValues(tracks.map((t) => t.temporalLayer));
       entry.targetLayer = countValues(tracks.map((t) => t.targetLayer));
       entry.maxLayer = tracks.at(-1).maxLayer;
-      entry.framesSkipped = (tracks.at(-1).framesSkipped ?? 0) - (tracks[0].framesSkipped ?? 0);
+      entry.framesSkipped = growth((s) => s.tracks?.[0]?.framesSkipped);
     }
     out[viewer.name] = entry;
   }
@@ -539,6 +558,17 @@ function countValues(values) {
   const counts = {};
   for (const value of values) counts[String(value)] = (counts[String(value)] ?? 0) + 1;
   return counts;
+}
+
+/** Per viewer: the page's session and tile status each time they changed (maps /stats sessions). */
+function pageSessions(viewers) {
+  const out = {};
+  for (const viewer of viewers) {
+    out[viewer.name] = viewer.tiles.filter(
+      (tile, i, all) => i === 0 || tile.session !== all[i - 1].session || tile.status !== all[i - 1].status,
+    );
+  }
+  return out;
 }
 
 /** Per second and viewer: shown fps, delivered kbit/s, latency p50/max (for plots). */
@@ -734,6 +764,29 @@ function printPhases(phases, names) {
       const text = recovered.map((v) => (v === null ? 'never' : `${v} s`)).join(' / ');
       console.log(`${phase.name} after a squeeze: recovery ${text}`);
     }
+  }
+}
+
+function printClean(row) {
+  const { sender } = row;
+  console.log(
+    `clean, ${row.viewers} viewer(s): fps min ${fmt(row.fpsMin, 1)} / avg ${fmt(row.fpsAvg, 1)}, ` +
+      `latency p50 ${fmt(row.latencyP50Ms)} ms, sender ${fmt(row.senderCores, 3)} cores ` +
+      `(this bench in all ${fmt(sender.benchCores, 2)}, others ${fmt(row.othersCores, 2)}), ` +
+      `encoder skipped ${sender.cameraFramesDropped ?? '–'} frames, ` +
+      `delivered ${row.perViewer.map((m) => fmt(m.kbps)).join(' / ')} kbit/s`,
+  );
+}
+
+/** `--report run.json`: the tables of a saved run again (this version's columns). */
+function report(run) {
+  console.log(`run of ${run.date}: node bench/congestion.mjs ${run.args.join(' ')}`);
+  for (const result of run.results) {
+    console.log(`\n=== ${result.label} (load average at its end ${result.loadAverage})`);
+    if (result.kind === 'single') printPhases(result.phases, ['viewer']);
+    else if (result.kind === 'two') printPhases(result.phases, ['free', 'constrained']);
+    else result.clean.forEach(printClean);
+    printTargets(result.targets);
   }
 }
 
