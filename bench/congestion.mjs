@@ -138,8 +138,13 @@ try {
   await browser.close();
 }
 if (jsonOut !== undefined) {
-  // Per-frame latencies stay out of the file (the timelines keep per-second figures).
-  const replacer = (key, value) => (key === 'latencies' ? undefined : value);
+  // Per-frame latencies stay out of the file (the timelines keep per-second figures), and of the
+  // sender's /stats samples only what bears on congestion.
+  const replacer = (key, value) => {
+    if (key === 'latencies') return undefined;
+    if (key === 'senderSamples') return value.map(slimSample);
+    return value;
+  };
   const run = { date: new Date().toISOString(), args, configuredKbps: CONFIGURED_KBPS, results };
   writeFileSync(jsonOut, `${JSON.stringify(run, replacer, 1)}\n`);
   console.log(`\nraw results in ${jsonOut}`);
@@ -545,6 +550,34 @@ function senderMetrics(recorder, phase, ...viewers) {
     out[viewer.name] = entry;
   }
   return out;
+}
+
+/** One /stats sample as the JSON file keeps it: CPU readings, the camera's target and counters, the sessions' feedback, link and layers. */
+function slimSample({ stats, ...readings }) {
+  if (stats === undefined) return readings;
+  const camera = stats.cameras?.[0];
+  return {
+    ...readings,
+    camera:
+      camera === undefined
+        ? undefined
+        : {
+            bitrateKbps: camera.bitrateKbps,
+            framesEncoded: camera.framesEncoded,
+            framesDropped: camera.framesDropped,
+            keyframes: camera.keyframes,
+          },
+    sessions: stats.sessions?.map((session) => ({
+      id: session.id,
+      connectionState: session.connectionState,
+      bytesSent: session.bytesSent,
+      nacksReceived: session.nacksReceived,
+      plisReceived: session.plisReceived,
+      rttMs: session.rttMs,
+      link: session.link,
+      tracks: session.tracks,
+    })),
+  };
 }
 
 /** min / median / max of the numbers in `values` (others ignored), or undefined. */
