@@ -288,6 +288,7 @@ describe('congestion control, real Chromium behind a shaped link', () => {
       const start = await Promise.all([lastFrame(free), lastFrame(constrained)]);
       for (let i = 0; i < 10; i++) {
         const seen = await layers();
+        expect({ sample: i, reported: seen.free !== undefined }).toEqual({ sample: i, reported: true });
         expect({ sample: i, layer: seen.free?.temporalLayer }).toEqual({
           sample: i,
           layer: seen.free?.maxLayer,
