@@ -259,13 +259,19 @@ describe('congestion control, real Chromium behind a shaped link', () => {
       const layers = async (): Promise<{
         free: TrackStats | undefined;
         constrained: TrackStats | undefined;
+        sessions: (string | undefined)[];
       }> => {
         const all = await stats();
         const [freeSession, constrainedSession] = await Promise.all([
           sessionOf(free, all),
           sessionOf(constrained, all),
         ]);
-        return { free: freeSession?.tracks?.[0], constrained: constrainedSession?.tracks?.[0] };
+        return {
+          free: freeSession?.tracks?.[0],
+          constrained: constrainedSession?.tracks?.[0],
+          // For the failure message: whether the sender knows both sessions at all.
+          sessions: [freeSession?.id, constrainedSession?.id],
+        };
       };
       const split = await waitForSender(
         'the constrained viewer on the base layer while the free one gets the top layer',
