@@ -377,6 +377,9 @@ function record(stack, viewers) {
       await sleep(Math.max(0, 1000 - (Date.now() - at)));
     }
   })();
+  // A failure (a page or the sender gone) surfaces at stop(), inside the scenario's try/finally
+  // that stops the apps, not as an unhandled rejection that would leave them running.
+  for (const loop of [drains, polls]) loop.catch(() => undefined);
   return {
     samples,
     async stop() {
