@@ -97,8 +97,13 @@ const PACKET_OVERHEAD_BYTES = 30;
 const TRANSPORT_CC_FMT = 15;
 /** The pacer runs this often while it holds packets (libwebrtc's pacer: 5 ms). */
 const PACER_TICK_MS = 5;
-/** A viewer's PLIs make at most one keyframe this often, and none while one is queued for it. */
-const VIEWER_KEYFRAME_REQUEST_INTERVAL_MS = 500;
+/**
+ * A viewer causes at most one keyframe this often, whether it asked (PLI/FIR, and none while one
+ * is still queued for it) or its pacer had to drop base-layer frames. On a link too narrow for
+ * the base layer the pacer drops base frames again and again; uncapped (500 ms, pacer requests
+ * exempt) that made 37 keyframes in 30 s for every viewer of the camera.
+ */
+const VIEWER_KEYFRAME_REQUEST_INTERVAL_MS = 1_000;
 /**
  * Going up a layer needs this much headroom above the layer's rate: no flapping at the edge. Small:
  * the camera's target is itself 5 % under the fastest viewer's estimate (MEDIA_SHARE), and a lone
@@ -334,6 +339,8 @@ export class ViewerTrack {
   #nextSequence = Math.floor(Math.random() * 0x1_0000);
   #lastTimestamp: number | undefined;
   #lastKeyframeRequestMs = Number.NEGATIVE_INFINITY;
+  /** The pacer broke this track's decoding and its keyframe request waits for the interval. */
+  #keyframeDue = false;
   #plisIgnored = 0;
 
   constructor(link: ViewerLink, camera: TrackCamera, rtpSender: RTCRtpSender, logger: Logger) {
@@ -366,6 +373,8 @@ export class ViewerTrack {
 
   /** Sends one of the camera's frames to this viewer, through the pacer. */
   sendFrame(frame: PacketizedFrame): void {
+    if (frame.keyframe) this.#keyframeDue = false;
+    else if (this.#keyframeDue) this.keyframeNeeded();
     let pictureId: number | undefined;
     if (frame.vp8 !== undefined) {
       const forwarded = this.#forwarder.forward(frame.vp8, frame.keyframe, frame.packets.length);
@@ -436,11 +445,18 @@ export class ViewerTrack {
 
   /**
    * The pacer dropped base-layer frames of this track: this viewer cannot decode on without a
-   * keyframe. Not subject to the PLI guard (a queued keyframe may be older than the drop); the
-   * camera's policy still coalesces it with everyone else's requests.
+   * keyframe. A keyframe still queued for it does not help (the drop came after it), but the
+   * interval applies: if it caused one less than a second ago, the request waits for the next
+   * frame the pacer has to drop (the pacer keeps dropping this track's delta frames meanwhile).
    */
   keyframeNeeded(): void {
-    this.#lastKeyframeRequestMs = performance.now();
+    const nowMs = performance.now();
+    if (nowMs - this.#lastKeyframeRequestMs < VIEWER_KEYFRAME_REQUEST_INTERVAL_MS) {
+      this.#keyframeDue = true;
+      return;
+    }
+    this.#keyframeDue = false;
+    this.#lastKeyframeRequestMs = nowMs;
     this.#camera.requestKeyframe('pli');
   }
 

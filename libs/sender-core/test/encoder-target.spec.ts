@@ -21,7 +21,7 @@ describe('sharedEncoderTarget', () => {
     expect(target).toBeGreaterThan(500_000); // the free viewer still gets more than the slow one
   });
 
-  it('does not let a very slow viewer drag the others below a quarter of their rate', () => {
+  it('does not let a very slow viewer drag the others below MAX_DRAG of their rate', () => {
     const target = sharedEncoderTarget({ ...base, viewersBps: [120_000, 2_800_000] });
     expect(target).toBeCloseTo(MAX_DRAG * 2_500_000);
   });

@@ -192,7 +192,7 @@ describe.each(['vp8', 'h264'] as const)('sender with %s', (codec) => {
     const viewer = await watch(codec);
     const track = viewer.tracks[0]!;
     await waitFor(() => track.frames.length > 5, 10_000, 'frames');
-    await sleep(600); // past the coalescing window of the join keyframe
+    await sleep(1_100); // a viewer causes at most one keyframe a second (viewer-link.ts) // past the coalescing window of the join keyframe
     const keyframesBefore = track.encodedFrames.filter((f) => f.keyframe).length;
     const plisAnswered = s.cameras.get('testpattern')!.stats().keyframes.pli;
     const sentAt = performance.now();
@@ -206,7 +206,7 @@ describe.each(['vp8', 'h264'] as const)('sender with %s', (codec) => {
     const keyframe = track.encodedFrames.filter((f) => f.keyframe).at(-1)!;
     console.log(`${codec}: PLI → keyframe at the viewer ${Math.round(keyframe.receivedAtMono - sentAt)} ms`);
 
-    await sleep(600);
+    await sleep(1_100); // a viewer causes at most one keyframe a second (viewer-link.ts)
     const plisBefore = (await s.stats()).cameras[0]!.keyframes.pli;
     for (let i = 0; i < 10; i++) await viewer.sendPli();
     await waitFor(
@@ -224,7 +224,7 @@ describe.each(['vp8', 'h264'] as const)('sender with %s', (codec) => {
     expect(session.tracks[0]!.plisIgnored).toBeGreaterThanOrEqual(1);
     expect(session.plisReceived).toBeGreaterThanOrEqual(11);
 
-    await sleep(600);
+    await sleep(1_100); // a viewer causes at most one keyframe a second (viewer-link.ts)
     const firsBefore = (await s.stats()).cameras[0]!.keyframes.fir;
     await viewer.sendFir();
     await waitFor(
