@@ -7,6 +7,7 @@
  */
 import { errorMessage, type Logger } from '@robocam/types';
 import {
+  GenericNack,
   RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
@@ -23,6 +24,7 @@ import {
   type PacedFrame,
   type ProbeCluster,
 } from './congestion/index.js';
+import { RetransmissionBudget } from './congestion/retransmissions.js';
 import type { PacketizedFrame } from './rtp-packetizer.js';
 import { TemporalLayerForwarder, withPictureId } from './rtp/temporal-layer-forwarder.js';
 
@@ -63,6 +65,9 @@ export interface ViewerLinkStats {
   /** Probe clusters sent, and those that raised the estimate. */
   probesSent: number;
   probesSucceeded: number;
+  /** NACKed packets retransmitted, and those not (see congestion/retransmissions.ts). */
+  retransmissions: number;
+  retransmissionsDenied: number;
 }
 
 /** One camera's stream to this viewer. */
@@ -95,6 +100,8 @@ interface LinkPacket {
 const PACKET_OVERHEAD_BYTES = 30;
 /** Transport-wide feedback: RTPFB FMT 15. */
 const TRANSPORT_CC_FMT = 15;
+/** A generic NACK: RTPFB FMT 1. */
+const GENERIC_NACK_FMT = 1;
 /** The pacer runs this often while it holds packets (libwebrtc's pacer: 5 ms). */
 const PACER_TICK_MS = 5;
 /**
@@ -131,6 +138,7 @@ export class ViewerLink {
   readonly #estimator: BandwidthEstimator;
   readonly #pacer: Pacer<LinkPacket>;
   readonly #tracks: ViewerTrack[] = [];
+  readonly #retransmissions = new RetransmissionBudget();
   readonly #unsubscribe: () => void;
   #timer: NodeJS.Timeout | undefined;
   #feedbackPackets = 0;
@@ -181,6 +189,16 @@ export class ViewerLink {
     return this.#estimator.estimate;
   }
 
+  /** Of the NACKed sequence numbers of one track, those to retransmit now. */
+  filterRetransmissions(sequences: readonly number[], rttMs: number | undefined): number[] {
+    return this.#retransmissions.filter(sequences, {
+      nowMs: performance.now(),
+      rttMs,
+      rateBps: this.#estimator.targetBps,
+      pacerQueueMs: this.#pacer.queueMs,
+    });
+  }
+
   /** Whether the pacer still holds a keyframe of `track` that has not fully left. */
   hasQueuedKeyframe(track: ViewerTrack): boolean {
     return this.#pacer.hasQueued((frame) => frame.keyframe && frame.packets[0]?.track === track);
@@ -201,6 +219,8 @@ export class ViewerLink {
       feedbackPackets: this.#feedbackPackets,
       probesSent: this.#estimator.probesSent,
       probesSucceeded: this.#estimator.probesSucceeded,
+      retransmissions: this.#retransmissions.allowed,
+      retransmissionsDenied: this.#retransmissions.denied,
     };
   }
 
@@ -349,6 +369,43 @@ export class ViewerTrack {
     this.#rtpSender = rtpSender;
     this.#logger = logger;
     this.#forwarder = new TemporalLayerForwarder(camera.maxTemporalLayer, 0);
+    this.#limitRetransmissions();
+  }
+
+  /**
+   * werift answers NACKs inside `RTCRtpSender.handleRtcpPacket`, every one at once and unpaced,
+   * and offers no hook: this sender's instance gets a wrapper that passes on only the sequence
+   * numbers the link's retransmission budget allows (congestion/retransmissions.ts).
+   */
+  #limitRetransmissions(): void {
+    const rtpSender = this.#rtpSender;
+    const handle = rtpSender.handleRtcpPacket.bind(rtpSender);
+    rtpSender.handleRtcpPacket = (packet: RtcpPacket): void => {
+      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback.count === GENERIC_NACK_FMT) {
+        const nack = packet.feedback as GenericNack;
+        const rtt = this.rttSeconds;
+        const allowed = this.#link.filterRetransmissions(
+          nack.lost,
+          rtt === undefined ? undefined : rtt * 1000,
+        );
+        if (allowed.length === 0) return;
+        if (allowed.length < nack.lost.length) {
+          handle(
+            new RtcpTransportLayerFeedback({
+              header: packet.header,
+              feedback: new GenericNack({
+                header: nack.header,
+                senderSsrc: nack.senderSsrc,
+                mediaSourceSsrc: nack.mediaSourceSsrc,
+                lost: allowed,
+              }),
+            }),
+          );
+          return;
+        }
+      }
+      handle(packet);
+    };
   }
 
   /**
