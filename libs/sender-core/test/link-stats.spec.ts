@@ -28,6 +28,8 @@ const session: ViewerSessionStats = {
     feedbackPackets: 40,
     probesSent: 1,
     probesSucceeded: 1,
+    retransmissions: 3,
+    retransmissionsDenied: 0,
   },
   tracks: [
     { camera: 'front', temporalLayer: 1, targetLayer: 1, maxLayer: 1, framesSkipped: 0, plisIgnored: 0 },
