@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   argument,
   isolate,
+  launchChromium,
   percentile,
   processReading,
   requireBuilt,
@@ -97,22 +98,7 @@ const scenarios =
 
 assertCanShape();
 clearShaping();
-const { chromium } = await import('playwright-core');
-// The flags of apps/web/e2e/support/browser.ts (raw host addresses: no 10 s mDNS lookup in werift).
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-  ],
-});
+const browser = await launchChromium();
 const script = await probeScript();
 const results = [];
 let port = 33_000;

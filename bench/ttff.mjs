@@ -23,7 +23,16 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { argument, isolate, percentile, requireBuilt, root, startStack, watch } from './lib/harness.mjs';
+import {
+  argument,
+  isolate,
+  launchChromium,
+  percentile,
+  requireBuilt,
+  root,
+  startStack,
+  watch,
+} from './lib/harness.mjs';
 
 const args = process.argv.slice(2);
 const snapshotDir = argument(args, '--snapshot');
@@ -41,22 +50,7 @@ const senderLog = argument(args, '--sender-log');
 const baseline = argument(args, '--baseline');
 const PHASES = ['answer', 'iceConnected', 'connected', 'firstFrameReceived', 'firstFrame'];
 
-const { chromium } = await import('playwright-core');
-// The flags of apps/web/e2e/support/browser.ts (raw host addresses: no 10 s mDNS lookup in werift).
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-  ],
-});
+const browser = await launchChromium();
 // With --baseline, a snapshot's stack runs beside this checkout's and runs alternate between the
 // two (baseline, this build, baseline, …), so both see the same machine load.
 const variants = [

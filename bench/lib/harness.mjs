@@ -55,6 +55,28 @@ export async function waitForHttp(url, timeoutMs = 15_000) {
 }
 
 /** The value after `name` on the command line (`--cycles 1000` → '1000'), or undefined. */
+/**
+ * Headless Chromium with the flags of apps/web/e2e/support/browser.ts (which a .mjs bench cannot
+ * import): raw host addresses instead of .local names, or werift spends 10 s on an mDNS lookup.
+ */
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  });
+}
+
 export function argument(args, name) {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;

@@ -201,11 +201,21 @@ export class ViewerLink {
 
   /** Whether the pacer still holds a keyframe of `track` that has not fully left. */
   hasQueuedKeyframe(track: ViewerTrack): boolean {
-    return this.#pacer.hasQueued((frame) => frame.keyframe && frame.packets[0]?.track === track);
+    return this.#pacer.hasQueued((frame) => frame.keyframe && frame.stream === track);
   }
 
-  stats(rttMs: number | undefined): ViewerLinkStats {
+  /**
+   * Round-trip time from RTCP receiver reports, ms: werift's measurement on the first track's
+   * sender (what its getStats reports as `remote-inbound-rtp` roundTripTime).
+   */
+  get rttMs(): number | undefined {
+    const seconds = this.#tracks[0]?.rttSeconds;
+    return seconds === undefined ? undefined : seconds * 1000;
+  }
+
+  stats(): ViewerLinkStats {
     const estimate = this.#estimator.estimate;
+    const { rttMs } = this;
     return {
       estimateKbps: Math.round(estimate.targetBps / 1000),
       delayBasedKbps: Math.round(estimate.delayBasedBps / 1000),
@@ -281,8 +291,8 @@ export class ViewerLink {
     }
     this.#feedbackPackets += 1;
     const nowMs = performance.now();
-    const rtt = this.#tracks[0]?.rttSeconds;
-    if (rtt !== undefined) this.#estimator.onRtt(rtt * 1000);
+    const { rttMs } = this;
+    if (rttMs !== undefined) this.#estimator.onRtt(rttMs);
     const before = this.#pacer.rateBps;
     const estimate = this.#estimator.onTransportFeedback(decoded.feedback, nowMs);
     this.#pacer.rateBps = estimate.targetBps;

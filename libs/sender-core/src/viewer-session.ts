@@ -195,8 +195,13 @@ export class ViewerSession
 
   /** The latest bandwidth estimate of the viewer's link (bps), once its feedback was heard. */
   get lastEstimateBps(): number | undefined {
-    const link = [...this.#links.values()][0];
+    const link = this.#firstLink;
     return link?.hasFeedback === true ? link.estimate.targetBps : this.#closingEstimateBps;
+  }
+
+  /** The link of the session's first camera (browsers bundle: the only one). */
+  get #firstLink(): ViewerLink | undefined {
+    return this.#links.values().next().value;
   }
 
   get connectionState(): string {
@@ -352,29 +357,19 @@ export class ViewerSession
     });
   }
 
-  async stats(): Promise<ViewerSessionStats> {
-    let rttMs: number | undefined;
-    const pc = this.#pc;
-    if (pc !== undefined && !this.closed) {
-      const report = await pc.getStats();
-      for (const entry of report.values()) {
-        const rtt = (entry as { type?: string; roundTripTime?: number }).roundTripTime;
-        if ((entry as { type?: string }).type === 'remote-inbound-rtp' && typeof rtt === 'number') {
-          rttMs = rtt * 1000;
-        }
-      }
-    }
-    const link = [...this.#links.values()][0];
-    return {
+  stats(): Promise<ViewerSessionStats> {
+    const link = this.#firstLink;
+    const rttMs = link?.rttMs;
+    return Promise.resolve({
       id: this.id,
       viewerId: this.viewerId,
       cameras: this.cameras.map((camera) => camera.id),
       connectionState: this.connectionState,
       ...this.#counters,
       rttMs,
-      link: link?.stats(rttMs),
+      link: link?.stats(),
       tracks: [...this.#links.values()].flatMap((l) => l.trackStats()),
-    };
+    });
   }
 
   /**
