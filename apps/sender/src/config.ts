@@ -42,11 +42,22 @@ const envSchema = z.object({
   ANNOUNCED_IPS: listSchema.optional(),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).optional(),
   HEALTH_PORT: portSchema.default(8766),
+  CONTROL_TOKEN: z.string().min(1).max(512).optional(),
+  CONTROL_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
+  COMMAND_DEADLINE_MS: z.coerce.number().int().min(10).max(10_000).optional(),
+  DEADMAN_MS: z.coerce.number().int().min(100).max(10_000).optional(),
+  CONTROL_UDP: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9870')
+    .optional(),
+  TELEMETRY_UDP_PORT: portSchema.optional(),
 });
 
 export interface SenderAppConfig {
   logLevel: LogLevel;
   healthPort: number;
+  /** The UDP bridge to robot software; undefined when neither CONTROL_UDP nor TELEMETRY_UDP_PORT is set. */
+  udpBridge: { controlTarget?: string; telemetryPort?: number } | undefined;
   sender: Omit<SenderSettings, 'logger'>;
 }
 
@@ -66,9 +77,17 @@ export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
     ...(e.ICE_USERNAME === undefined ? {} : { username: e.ICE_USERNAME }),
     ...(e.ICE_CREDENTIAL === undefined ? {} : { credential: e.ICE_CREDENTIAL }),
   }));
+  const udpBridge =
+    e.CONTROL_UDP === undefined && e.TELEMETRY_UDP_PORT === undefined
+      ? undefined
+      : {
+          ...(e.CONTROL_UDP === undefined ? {} : { controlTarget: e.CONTROL_UDP }),
+          ...(e.TELEMETRY_UDP_PORT === undefined ? {} : { telemetryPort: e.TELEMETRY_UDP_PORT }),
+        };
   return {
     logLevel: e.LOG_LEVEL,
     healthPort: e.HEALTH_PORT,
+    udpBridge,
     sender: {
       signalingUrl: e.SIGNALING_URL,
       cameras,
@@ -79,6 +98,12 @@ export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
       ...(e.BITRATE === undefined ? {} : { bitrateKbps: e.BITRATE }),
       ...(e.KEYFRAME_INTERVAL === undefined ? {} : { keyframeIntervalSec: e.KEYFRAME_INTERVAL }),
       ...(e.MAX_VIEWERS === undefined ? {} : { maxSessions: e.MAX_VIEWERS }),
+      control: {
+        enabled: e.CONTROL_ENABLED === 'true' || e.CONTROL_ENABLED === '1',
+        ...(e.CONTROL_TOKEN === undefined ? {} : { token: e.CONTROL_TOKEN }),
+        ...(e.COMMAND_DEADLINE_MS === undefined ? {} : { commandDeadlineMs: e.COMMAND_DEADLINE_MS }),
+        ...(e.DEADMAN_MS === undefined ? {} : { deadmanMs: e.DEADMAN_MS }),
+      },
       peer: {
         ...(iceServers === undefined ? {} : { iceServers }),
         ...(e.RTC_PORT_RANGE === undefined ? {} : { icePortRange: e.RTC_PORT_RANGE }),

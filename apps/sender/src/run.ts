@@ -1,4 +1,4 @@
-import { Sender, setFfmpegLogLevel } from '@robocam/sender';
+import { Sender, UdpBridge, setFfmpegLogLevel } from '@robocam/sender';
 import { exitOnConfigError, shutdownOnSignals } from '@robocam/service';
 import { pino } from 'pino';
 import { readConfig } from './config.js';
@@ -12,6 +12,11 @@ const logger = pino({ name: 'robocam-sender', level: config.logLevel });
 setFfmpegLogLevel(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'info' : 'error');
 const sender = new Sender({ ...config.sender, logger });
 const health = await startHealthServer(sender, config.healthPort);
+const bridge =
+  config.udpBridge === undefined
+    ? undefined
+    : new UdpBridge(sender, { ...config.udpBridge, logger: logger.child({ component: 'udp-bridge' }) });
+await bridge?.start();
 logger.info(
   { signalingUrl: config.sender.signalingUrl, cameras: [...sender.cameras.keys()], healthPort: health.port },
   'sender starting',
@@ -24,6 +29,8 @@ const shutdown = shutdownOnSignals(logger, async () => {
   await sender.close().catch((error: unknown) => {
     logger.error({ err: String(error) }, 'unclean sender shutdown');
   });
+  // After the sender: its close raises the last stop, which the bridge still sends.
+  bridge?.close();
   await new Promise((resolve) => health.close(resolve));
 });
 // Keeps retrying while the signaling server is away; fails only if it refuses us (e.g. bad token).

@@ -33,6 +33,11 @@ describe('sender configuration', () => {
       ANNOUNCED_IPS: '192.0.2.10',
       MAX_VIEWERS: '8',
       HEALTH_PORT: '9000',
+      CONTROL_TOKEN: 'drive',
+      COMMAND_DEADLINE_MS: '200',
+      DEADMAN_MS: '400',
+      CONTROL_UDP: '127.0.0.1:9870',
+      TELEMETRY_UDP_PORT: '9871',
       UNRELATED: 'ignored',
     });
     expect(config.sender).toEqual({
@@ -45,6 +50,7 @@ describe('sender configuration', () => {
       bitrateKbps: 1500,
       keyframeIntervalSec: 4,
       maxSessions: 8,
+      control: { enabled: true, token: 'drive', commandDeadlineMs: 200, deadmanMs: 400 },
       peer: {
         iceServers: [
           { urls: 'stun:stun.example:3478', username: 'u', credential: 'p' },
@@ -55,6 +61,14 @@ describe('sender configuration', () => {
       },
     });
     expect(config.healthPort).toBe(9000);
+    expect(config.udpBridge).toEqual({ controlTarget: '127.0.0.1:9870', telemetryPort: 9871 });
+  });
+
+  it('leaves the UDP bridge off and control open unless configured', () => {
+    const config = readConfig({});
+    expect(config.udpBridge).toBeUndefined();
+    expect(config.sender.control).toEqual({ enabled: true });
+    expect(readConfig({ CONTROL_ENABLED: 'false' }).sender.control).toEqual({ enabled: false });
   });
 
   it.each([
@@ -66,6 +80,8 @@ describe('sender configuration', () => {
     [{ RTC_PORT_RANGE: '50000-40000' }, /RTC_PORT_RANGE="50000-40000": needs 1024/],
     [{ CAMERAS: 'webcam' }, /CAMERAS: camera "webcam": unknown camera "webcam"/],
     [{ ENCODER: 'gpu' }, /ENCODER="gpu"/],
+    [{ CONTROL_UDP: '9870' }, /CONTROL_UDP="9870": must be host:port/],
+    [{ DEADMAN_MS: '10' }, /DEADMAN_MS="10"/],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
     expect(() => readConfig(env)).toThrow(message);

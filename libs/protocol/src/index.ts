@@ -46,3 +46,30 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from './signaling-client.js';
+export {
+  TELEOP_CHANNELS,
+  TELEOP_LIMITS,
+  commandSchema,
+  commandAckSchema,
+  viewerEventSchema,
+  senderEventSchema,
+  leaseHolderSchema,
+  leaseDeniedCodeSchema,
+  stopReasonSchema,
+  parseCommand,
+  parseCommandAck,
+  parseViewerEvent,
+  parseSenderEvent,
+} from './teleop.js';
+export type {
+  JsonObject,
+  LeaseDeniedCode,
+  LeaseHolder,
+  SenderEvent,
+  StopReason,
+  TeleopCommand,
+  TeleopCommandAck,
+  TeleopParseResult,
+  TeleopRejection,
+  ViewerEvent,
+} from './teleop.js';

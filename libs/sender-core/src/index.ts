@@ -10,6 +10,18 @@ export { Sender, createSender } from './sender.js';
 export type { CameraSpec, SenderEvents, SenderSettings, SenderStats } from './sender.js';
 export type { CameraStats, SenderCamera, SenderCameraEvents } from './camera-pipeline.js';
 export type { PeerSettings, SenderSession, SessionCloseInfo, ViewerSessionStats } from './viewer-session.js';
+export type {
+  ControlCommand,
+  ControlCounters,
+  ControlLeaseInfo,
+  ControlSettings,
+  ControlStats,
+  ControlStop,
+  ViewerEventInfo,
+} from './teleop/teleop.js';
+export { UdpBridge } from './teleop/udp-bridge.js';
+export type { UdpBridgeSettings, UdpBridgeStats } from './teleop/udp-bridge.js';
+export type { JsonObject, StopReason } from '@robocam/protocol';
 export { nameCameras, parseCameraList, type NamedCameraSpec } from './camera-list.js';
 export type { VideoSource, VideoSourceEvents } from './video-source.js';
 export { TestPatternSource } from './test-pattern-source.js';

@@ -32,6 +32,16 @@ import { LINK_STATS_MESSAGE_ID, linkStatsMessage } from './link-stats.js';
 import { TestPatternSource } from './test-pattern-source.js';
 import type { VideoSource } from './video-source.js';
 import {
+  Teleop,
+  type ControlCommand,
+  type ControlLeaseInfo,
+  type ControlSettings,
+  type ControlStats,
+  type ControlStop,
+  type ViewerEventInfo,
+} from './teleop/teleop.js';
+import type { JsonObject } from '@robocam/protocol';
+import {
   ViewerSession,
   type PeerSettings,
   type SenderSession,
@@ -138,6 +148,11 @@ export interface SenderSettings {
    * `silentLogger`.
    */
   logger?: Logger;
+  /**
+   * Teleoperation: who may take the control lease (`token`), the command deadline and the
+   * deadman. Defaults: see {@link ControlSettings}.
+   */
+  control?: ControlSettings;
   /** WebSocket implementation for signaling. Default: Node's global WebSocket. */
   WebSocket?: WebSocketConstructor;
   /**
@@ -157,6 +172,8 @@ export interface SenderStats {
   cameras: CameraStats[];
   /** One entry per open viewer session. */
   sessions: ViewerSessionStats[];
+  /** Teleoperation: who drives, commands applied and dropped (totals since start). */
+  control: ControlStats;
 }
 
 export type SenderEvents = {
@@ -166,6 +183,20 @@ export type SenderEvents = {
   'session-opened': (session: SenderSession) => void;
   /** A session closed; `info` says who closed it (`remote`: the viewer's bye) and the bye code. */
   'session-closed': (session: SenderSession, info: SessionCloseInfo) => void;
+  /**
+   * The driving viewer's command, validated: in sequence, younger than the deadline, from the
+   * lease holder. Apply it; `ageMs` says how old it is.
+   */
+  command: (command: ControlCommand) => void;
+  /** The control lease changed hands (undefined: nobody drives). */
+  lease: (lease: ControlLeaseInfo | undefined) => void;
+  /**
+   * Stop the robot now: the deadman fired (no command for `deadmanMs`), or the driver released
+   * the lease or left while the robot may have been moving. Raised once per movement.
+   */
+  stop: (stop: ControlStop) => void;
+  /** A viewer's free-form event (its page's `event` message on the events channel). */
+  'viewer-event': (event: ViewerEventInfo) => void;
   /** A listener threw; the sender keeps working. */
   listenererror: (event: string, error: unknown) => void;
 };
@@ -202,6 +233,8 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
   #linkStatsCursor = 0;
   /** The signaling server does not know `link-stats` (it predates them): not sent until it changes. */
   #linkStatsRefused = false;
+  /** The sessions' data channels, the control lease and its deadman. */
+  readonly #teleop: Teleop;
 
   constructor(settings: SenderSettings = {}) {
     super();
@@ -210,6 +243,24 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     this.codec = settings.codec ?? 'vp8';
     this.#peer = settings.peer ?? {};
     this.#maxSessions = settings.maxSessions ?? 32;
+    this.#teleop = new Teleop(
+      settings.control ?? {},
+      {
+        command: (command) => {
+          this.#safeEmit('command', command);
+        },
+        lease: (lease) => {
+          this.#safeEmit('lease', lease);
+        },
+        stop: (stop) => {
+          this.#safeEmit('stop', stop);
+        },
+        viewerEvent: (event) => {
+          this.#safeEmit('viewer-event', event);
+        },
+      },
+      childLogger(this.#logger, { component: 'control' }),
+    );
     for (const spec of nameCameras(settings.cameras ?? [{ type: 'testpattern' }])) {
       const pipeline = this.#createPipeline(spec, settings);
       if (this.#cameras.has(pipeline.id))
@@ -290,6 +341,26 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     await this.#client.connect();
   }
 
+  /** Who drives the robot now (holds the control lease); undefined when nobody does. */
+  get controlLease(): ControlLeaseInfo | undefined {
+    return this.#teleop.lease;
+  }
+
+  /**
+   * Sends robot telemetry (battery, pose, status: a small JSON object) to every viewer, or to one
+   * viewer's sessions (`to.viewerId`) or one session (`to.sessionId`), over the reliable events
+   * channel. Returns how many sessions it went to (0: nobody watches). Throws a `RobocamError`
+   * `too-large` beyond 16 KiB of JSON, `bad-message` for data that is not a JSON object.
+   */
+  sendTelemetry(data: JsonObject, to?: { viewerId?: string; sessionId?: string }): number {
+    return this.#teleop.sendTelemetry(data, to);
+  }
+
+  /** Takes the control lease from its holder (robot code decided); a `stop` follows if it was moving. */
+  revokeControl(): void {
+    this.#teleop.revoke();
+  }
+
   /** Changes a camera's target bitrate (in place when the encoder allows it). */
   setBitrate(cameraId: string, kbps: number): void {
     const camera = this.#cameras.get(cameraId);
@@ -328,6 +399,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       peerId: this.#client.peerId,
       cameras: [...this.#cameras.values()].map((camera) => camera.stats()),
       sessions: await Promise.all([...this.#sessions.values()].map((session) => session.stats())),
+      control: this.#teleop.stats(),
     };
   }
 
@@ -338,6 +410,8 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
   close(info: CloseInfo = { origin: 'local', code: 'closed', message: 'sender closed' }): Promise<void> {
     return this.#closing.close(info, async () => {
       clearInterval(this.#linkStatsTimer);
+      // The robot stops before the sessions (and their channels) go.
+      this.#teleop.close();
       const parent = { origin: 'parent', message: 'sender shutting down' } as const;
       await Promise.all(
         [...this.#sessions.values()].map((session) => session.close({ ...parent, code: 'shutting-down' })),
@@ -498,8 +572,12 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
         : {}),
     });
     this.#sessions.set(session.id, session);
+    session.on('datachannel', (channel) => {
+      this.#teleop.addChannel(session, channel);
+    });
     session.on('closed', (info) => {
       if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
+      this.#teleop.removeSession(session);
       this.#rememberLink(session);
       // The viewer knows about its own bye; a replaced session's id lives on in its successor.
       if (info.origin !== 'remote' && !this.#replaced.has(session)) {

@@ -15,6 +15,7 @@ import {
   RtcpPayloadSpecificFeedback,
   RtcpTransportLayerFeedback,
   useTransportWideCC,
+  type RTCDataChannel,
   type RTCDtlsTransport,
   type RTCIceServer,
   type RTCRtpTransceiver,
@@ -105,6 +106,8 @@ export interface ViewerSessionStats {
 
 export type ViewerSessionEvents = {
   connected: () => void;
+  /** The viewer opened a data channel (the teleop channels; see `Teleop`). */
+  datachannel: (channel: RTCDataChannel) => void;
   /** The session closed (once); `info` says who closed it and why. */
   closed: (info: SessionCloseInfo) => void;
 };
@@ -279,6 +282,9 @@ export class ViewerSession
     });
     pc.iceConnectionStateChange.subscribe((state) => {
       this.#trace(`ICE ${state}`);
+    });
+    pc.onDataChannel.subscribe((channel) => {
+      if (!this.closed) this.emit('datachannel', channel);
     });
 
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });

@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { encodeMessage, LIMITS, parseClientMessage } from '@robocam/protocol';
-import { tokensEqual } from '@robocam/service';
+import { TokenBucket, tokensEqual } from '@robocam/service';
 import { silentLogger, type Logger } from '@robocam/types';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { SignalingMetrics } from './metrics.js';
-import { TokenBucket } from './rate-limiter.js';
 import { UNAUTHORIZED_CLOSE_CODE, type PeerLink, type PeerRole } from './peer.js';
 import type { SignalingRouter } from './router.js';
 

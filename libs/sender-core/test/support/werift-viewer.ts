@@ -9,6 +9,7 @@ import {
   RTCRtpCodecParameters,
   RtcpPayloadSpecificFeedback,
   useTransportWideCC,
+  type RTCDataChannel,
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
@@ -89,6 +90,13 @@ export class WeriftViewer {
   /** The transport-cc feedback this viewer sends (`watch(…, { transportFeedback })`). */
   link: EmulatedLink | undefined;
   byes: ServerMessageOf<'bye'>[] = [];
+  /** The teleop channels, when `watch(…, { dataChannels: true })` opened them (as the page does). */
+  control: RTCDataChannel | undefined;
+  events: RTCDataChannel | undefined;
+  /** Every message the sender sent on the events channel, parsed. */
+  readonly eventMessages: Record<string, unknown>[] = [];
+  /** Every message the sender sent on the control channel (acknowledgements), parsed. */
+  readonly controlMessages: Record<string, unknown>[] = [];
   readonly #decoders: Decoder[] = [];
   #firSequence = 0;
 
@@ -125,7 +133,10 @@ export class WeriftViewer {
     {
       rewriteAnswer = (sdp: string) => sdp,
       transportFeedback,
+      dataChannels = false,
     }: {
+      /** Open the control and events channels as the viewer page does; `watch` waits for them. */
+      dataChannels?: boolean;
       rewriteAnswer?: (sdp: string) => string | Promise<string>;
       /** Negotiate transport-wide sequence numbers and send transport-cc feedback (EmulatedLink). */
       transportFeedback?: EmulatedLinkSettings;
@@ -182,6 +193,27 @@ export class WeriftViewer {
         });
       });
     }
+    const channelsOpen: Promise<void>[] = [];
+    if (dataChannels) {
+      const collect = (channel: RTCDataChannel, into: Record<string, unknown>[]): RTCDataChannel => {
+        channel.onMessage.subscribe((data) => {
+          into.push(JSON.parse(data.toString()) as Record<string, unknown>);
+        });
+        channelsOpen.push(
+          new Promise<void>((resolve) => {
+            channel.stateChanged.subscribe((state) => {
+              if (state === 'open') resolve();
+            });
+          }),
+        );
+        return channel;
+      };
+      this.control = collect(
+        pc.createDataChannel('robocam-control', { ordered: false, maxRetransmits: 0 }),
+        this.controlMessages,
+      );
+      this.events = collect(pc.createDataChannel('robocam-events'), this.eventMessages);
+    }
     const timers: NodeJS.Timeout[] = [];
     const connected = new Promise<void>((resolve, reject) => {
       // Generous: on a loaded machine several viewers handshaking at once took over 10 s.
@@ -219,6 +251,7 @@ export class WeriftViewer {
       const answerSdp = await rewriteAnswer(await answered);
       await pc.setRemoteDescription({ type: 'answer', sdp: answerSdp });
       await connected;
+      await Promise.all(channelsOpen);
       if (transportFeedback !== undefined) {
         const extensionId = transportCcExtensionId(answerSdp);
         const transport = pc.getTransceivers()[0]?.dtlsTransport;
