@@ -6,6 +6,34 @@
 export type TileStatus =
   'connecting' | 'live' | 'reconnecting' | 'no-sender' | 'camera-lost' | 'paused' | 'error';
 
+/** Teleop as a tile shows it: the lease of its sender, this page's commands, the robot's telemetry. */
+export interface ControlSnapshot {
+  /** A session's events channel is open: the lease can be asked for. */
+  available: boolean;
+  /** Who drives this sender (its name), or null. */
+  holder: string | null;
+  /** This page drives. */
+  you: boolean;
+  /** The sender needs a control token to hand out the lease. */
+  tokenRequired: boolean;
+  /** Why the last lease request was refused, or null. */
+  denied: string | null;
+  /** Commands this page sent to the sender, and acknowledgements back. */
+  commandsSent: number;
+  commandsAcked: number;
+  /** Commands of this page the sender dropped (late, out of order, over the rate). */
+  commandsDropped: number;
+  /** Round trip of the last acknowledged command, ms. */
+  commandRttMs: number | null;
+  /** The robot's latest telemetry, and when it was sent (sender clock, ms since the epoch). */
+  telemetry: Record<string, unknown> | null;
+  telemetryAt: number | null;
+  /** The last stop the sender raised for this page's lease (`deadman`, `released`, …), or null. */
+  lastStop: string | null;
+  /** The sender's last complaint about this page's messages, or null. */
+  error: string | null;
+}
+
 /** A tile's state as the test hook (`window.robocam`) shows it. */
 export interface TileSnapshot {
   key: string;
@@ -52,6 +80,8 @@ export interface TileSnapshot {
   senderRttMs: number | null;
   /** Sessions replaced because the jitter buffer grew. */
   resyncs: number;
+  /** Teleop of the tile's sender (shared by the sender's tiles). */
+  control: ControlSnapshot;
   /** performance.now() of the first frame this tile ever showed (ms since navigation start). */
   firstFrameAt: number | null;
   lastFrameAt: number | null;

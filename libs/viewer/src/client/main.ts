@@ -29,7 +29,10 @@ setStatsShown(storedStats);
 statsButton.addEventListener('click', () => {
   setStatsShown(!document.body.classList.contains('show-stats'));
 });
+let app: ViewerApp | undefined;
 document.addEventListener('keydown', (event) => {
+  // While driving, `s` is the robot's (WASD).
+  if (app?.driving === true || event.target instanceof HTMLInputElement) return;
   if (event.key === 's' && !event.ctrlKey && !event.metaKey && !event.altKey) {
     setStatsShown(!document.body.classList.contains('show-stats'));
   }
@@ -37,13 +40,22 @@ document.addEventListener('keydown', (event) => {
 
 try {
   const config = await loadConfig();
-  const app = new ViewerApp({ grid, indicator, empty, signalingUrl: config.signalingUrl });
-  installTestHook({ signalingUrl: config.signalingUrl, snapshot: () => app.snapshot });
-  app.start();
+  // `?controlHz=50`: teleop commands per second while driving (10–50, default 20).
+  const controlHz = Number(new URLSearchParams(location.search).get('controlHz'));
+  const running = new ViewerApp({
+    grid,
+    indicator,
+    empty,
+    signalingUrl: config.signalingUrl,
+    ...(controlHz >= 10 && controlHz <= 50 ? { controlRateHz: controlHz } : {}),
+  });
+  app = running;
+  installTestHook({ signalingUrl: config.signalingUrl, snapshot: () => running.snapshot });
+  running.start();
   // Leaving the page (or its going into the back/forward cache) ends the sessions with a bye
   // instead of leaving the sender to notice the silence.
   window.addEventListener('pagehide', () => {
-    app.stop();
+    running.stop();
   });
 } catch (error) {
   const reason = error instanceof Error ? error.message : String(error);

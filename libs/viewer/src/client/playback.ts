@@ -35,6 +35,7 @@ export type PlaybackSnapshot = Omit<
   | 'statusText'
   | 'sessionsStarted'
   | 'resyncs'
+  | 'control'
   | 'firstFrameAt'
 >;
 

@@ -2,6 +2,7 @@ import type { CameraInfo } from '@robocam/protocol';
 import { Backoff, type BackoffSettings } from '@robocam/types';
 import type { TileSnapshot, TileStatus } from '../page-hook.js';
 import type { SenderClock } from './clock.js';
+import type { DriveControl } from './drive.js';
 import { Playback, roundOrNull } from './playback.js';
 import { isRefusal, tileStatus, type SessionCloseInfo } from './status.js';
 import { TileView } from './tile-view.js';
@@ -43,6 +44,7 @@ export class Tile {
   readonly senderName: string;
   readonly cameraId: string;
   readonly #host: TileHost;
+  readonly #drive: DriveControl;
   readonly #view: TileView;
   #info: CameraInfo;
   #senderId: string | undefined;
@@ -65,8 +67,13 @@ export class Tile {
   #status: { status: TileStatus; text: string } = { status: 'connecting', text: 'starting…' };
   #closed = false;
 
-  constructor(host: TileHost, key: string, senderName: string, info: CameraInfo) {
+  /**
+   * `drive`: teleop of the tile's sender, one per sender and shared by its tiles (each tile's
+   * sessions carry the channels; any of them may speak for the page).
+   */
+  constructor(host: TileHost, key: string, senderName: string, info: CameraInfo, drive: DriveControl) {
     this.#host = host;
+    this.#drive = drive;
     this.key = key;
     this.senderName = senderName;
     this.cameraId = info.id;
@@ -79,6 +86,11 @@ export class Tile {
       },
       onKeyActivate: () => {
         this.#host.toggleEnlarged(this);
+      },
+      onControl: (token) => {
+        const drive = this.#drive;
+        if (drive.driving) drive.release();
+        else drive.request(token);
       },
     });
     this.#view.showInfo(info, senderName);
@@ -219,6 +231,7 @@ export class Tile {
       statusText: this.#status.text,
       sessionsStarted: this.#sessionsStarted,
       resyncs: this.#resyncs,
+      control: this.#drive.snapshot(),
       firstFrameAt: roundOrNull(this.#firstFrameAt),
       ...(this.#active?.snapshot() ?? Playback.emptySnapshot),
     };
@@ -252,6 +265,7 @@ export class Tile {
     });
     this.#view.showStatus(this.#status);
     this.#view.showStats(active?.meter.reading, active?.stats, active?.senderStats);
+    this.#view.showControl(this.#drive.snapshot());
   }
 
   /** Starts or stops sessions to match what is wanted. */
@@ -295,9 +309,11 @@ export class Tile {
         playback.startPinging();
       },
       onClosed: (info) => {
+        this.#drive.detach(playback.session.id);
         this.#onClosed(playback, info);
       },
     });
+    this.#drive.attach(playback.session.id, playback.session.control, playback.session.events);
     this.#sessionsStarted += 1;
     playback.video.dataset.session = playback.session.id;
     if (this.#active === undefined) {

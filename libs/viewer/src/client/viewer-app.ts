@@ -5,10 +5,11 @@ import {
   type SignalingState,
 } from '@robocam/protocol';
 import { SenderClock } from './clock.js';
+import { DriveControl, DriveInput } from './drive.js';
 import { h, setText } from './dom.js';
 import type { TileSnapshot } from '../page-hook.js';
 import { Tile, type TileHost } from './tile.js';
-import { WatchSession, type WatchSessionSettings } from './watch-session.js';
+import { WatchSession, newSessionId, type WatchSessionSettings } from './watch-session.js';
 
 export interface ViewerAppSettings {
   /** Where the tiles go. */
@@ -21,6 +22,8 @@ export interface ViewerAppSettings {
   signalingUrl: string;
   /** Name announced to the server. Default "web viewer". */
   name?: string;
+  /** Teleop commands per second while driving, 10–50. Default 20. */
+  controlRateHz?: number;
 }
 
 /** One sender name on the page: tiles survive the sender's restarts (new ids, same name). */
@@ -30,6 +33,8 @@ interface SenderGroup {
   /** The id it is registered under now; undefined while it is not online. */
   id: string | undefined;
   tiles: Map<string, Tile>;
+  /** Teleop of this sender (its lease, this page's commands, its telemetry). */
+  drive: DriveControl;
 }
 
 /**
@@ -44,6 +49,10 @@ export class ViewerApp implements TileHost {
   readonly #sessions = new Map<string, WatchSession>();
   readonly #clocks = new Map<string, SenderClock>();
   readonly #observer: IntersectionObserver;
+  /** Keys and gamepad: what the operator asks the robot(s) this page drives to do. */
+  readonly #input = new DriveInput();
+  /** Names this page at every sender, for the lease: random per page load. */
+  readonly #clientId = newSessionId();
   #enlarged: Tile | undefined;
   #fatal: string | undefined;
   #welcomed = false;
@@ -72,6 +81,8 @@ export class ViewerApp implements TileHost {
   start(): void {
     document.addEventListener('visibilitychange', this.#onVisibility);
     document.addEventListener('keydown', this.#onKey);
+    document.addEventListener('keyup', this.#onKeyUp);
+    window.addEventListener('blur', this.#onBlur);
     this.#timer = setInterval(() => {
       this.#ticks += 1;
       for (const tile of this.#tiles()) tile.tick(this.#ticks % 2 === 0);
@@ -89,8 +100,14 @@ export class ViewerApp implements TileHost {
     this.#timer = undefined;
     document.removeEventListener('visibilitychange', this.#onVisibility);
     document.removeEventListener('keydown', this.#onKey);
+    document.removeEventListener('keyup', this.#onKeyUp);
+    window.removeEventListener('blur', this.#onBlur);
     this.#observer.disconnect();
-    for (const group of this.#groups.values()) for (const tile of group.tiles.values()) tile.close();
+    for (const group of this.#groups.values()) {
+      group.drive.release();
+      group.drive.close();
+      for (const tile of group.tiles.values()) tile.close();
+    }
     this.#groups.clear();
     this.client.close();
   }
@@ -211,9 +228,9 @@ export class ViewerApp implements TileHost {
     ) {
       // Two senders online under one name: the second gets a group of its own.
       const key = `${sender.name} (${sender.id.slice(-4)})`;
-      group = this.#groups.get(key) ?? { key, name: sender.name, id: undefined, tiles: new Map() };
+      group = this.#groups.get(key) ?? this.#newGroup(key, sender.name);
     }
-    group ??= { key: sender.name, name: sender.name, id: undefined, tiles: new Map() };
+    group ??= this.#newGroup(sender.name, sender.name);
     this.#groups.set(group.key, group);
     if (group.id !== undefined && group.id !== sender.id) this.#clocks.delete(group.id);
     group.id = sender.id;
@@ -228,7 +245,7 @@ export class ViewerApp implements TileHost {
     for (const camera of sender.cameras) {
       let tile = group.tiles.get(camera.id);
       if (tile === undefined) {
-        tile = new Tile(this, `${group.key}/${camera.id}`, sender.name, camera);
+        tile = new Tile(this, `${group.key}/${camera.id}`, sender.name, camera, group.drive);
         group.tiles.set(camera.id, tile);
         this.#settings.grid.append(tile.element);
         this.#observer.observe(tile.element);
@@ -240,7 +257,41 @@ export class ViewerApp implements TileHost {
     return group;
   }
 
+  #newGroup(key: string, name: string): SenderGroup {
+    const group: SenderGroup = {
+      key,
+      name,
+      id: undefined,
+      tiles: new Map(),
+      drive: new DriveControl({
+        clientId: this.#clientId,
+        name: `${this.#settings.name ?? 'web viewer'} ${this.#clientId.slice(0, 4)}`,
+        rateHz: this.#settings.controlRateHz ?? 20,
+        clockOffsetMs: () => (group.id === undefined ? undefined : this.#clocks.get(group.id)?.offsetMs),
+        input: () => this.#input.twist(),
+        onChange: () => {
+          for (const tile of group.tiles.values()) tile.render();
+        },
+      }),
+    };
+    return group;
+  }
+
+  /** True while this page drives any sender: the driving keys are then the robot's. */
+  get driving(): boolean {
+    return [...this.#groups.values()].some((group) => group.drive.driving);
+  }
+
   // ---- page ------------------------------------------------------------------------------------
+
+  readonly #onKeyUp = (event: KeyboardEvent): void => {
+    if (DriveInput.isDriveKey(event.key)) this.#input.keyUp(event.key);
+  };
+
+  /** A window without focus gets no key-ups: a key held at that moment must not stay held. */
+  readonly #onBlur = (): void => {
+    this.#input.clear();
+  };
 
   readonly #onVisibility = (): void => {
     const visible = document.visibilityState === 'visible';
@@ -249,6 +300,12 @@ export class ViewerApp implements TileHost {
 
   readonly #onKey = (event: KeyboardEvent): void => {
     if (event.key === 'Escape' && this.#enlarged !== undefined) this.#setEnlarged(undefined);
+    const typing = event.target instanceof HTMLInputElement || event.target instanceof HTMLTextAreaElement;
+    if (!typing && this.driving && DriveInput.isDriveKey(event.key) && !event.ctrlKey && !event.metaKey) {
+      // The robot's keys now: no scrolling, no page shortcuts (`s` toggles the stats otherwise).
+      event.preventDefault();
+      this.#input.keyDown(event.key);
+    }
   };
 
   #setEnlarged(tile: Tile | undefined): void {

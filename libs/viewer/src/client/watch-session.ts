@@ -1,3 +1,4 @@
+import { TELEOP_CHANNELS } from '@robocam/protocol';
 import type {
   ByeCode,
   ClockEstimate,
@@ -53,6 +54,12 @@ export class WatchSession {
   readonly id = newSessionId();
   readonly cameras: readonly string[];
   readonly pc: RTCPeerConnection;
+  /**
+   * The teleop channels, opened with the session (the offer carries them): commands unordered and
+   * never retransmitted (a late command is worse than a lost one), events ordered and reliable.
+   */
+  readonly control: RTCDataChannel;
+  readonly events: RTCDataChannel;
   /** performance.now() when the session started, got its answer, connected. */
   readonly startedAt = performance.now();
   answeredAt: number | undefined;
@@ -88,6 +95,8 @@ export class WatchSession {
       pinToLiveEdge(transceiver.receiver);
       this.#transceivers.push(transceiver);
     }
+    this.control = this.pc.createDataChannel(TELEOP_CHANNELS.control, { ordered: false, maxRetransmits: 0 });
+    this.events = this.pc.createDataChannel(TELEOP_CHANNELS.events);
     this.pc.onicecandidate = (event) => {
       this.#onLocalCandidate(event.candidate);
     };
