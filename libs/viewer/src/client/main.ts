@@ -1,6 +1,8 @@
 import { loadConfig } from './config.js';
 import { h } from './dom.js';
 import { installTestHook } from './test-hook.js';
+import { TokenForm } from './token-form.js';
+import { forgetToken, storedToken, storeToken, takeTokenFromFragment } from './token.js';
 import { buildLayout, ViewerApp } from './viewer-app.js';
 
 // The viewer page: layout, configuration from the server, the app, the stats toggle, the test hook.
@@ -37,13 +39,44 @@ document.addEventListener('keydown', (event) => {
 
 try {
   const config = await loadConfig();
-  const app = new ViewerApp({ grid, indicator, empty, signalingUrl: config.signalingUrl });
-  installTestHook({ signalingUrl: config.signalingUrl, snapshot: () => app.snapshot });
-  app.start();
+  let app: ViewerApp | undefined;
+  installTestHook({
+    signalingUrl: config.signalingUrl,
+    snapshot: () => app?.snapshot ?? { signaling: 'idle', error: null, tiles: [] },
+  });
+  // A refused token is forgotten and the page asks for one; each token gets a fresh app (the
+  // refused one's signaling connection is closed for good).
+  const form = new TokenForm((token) => {
+    storeToken(token);
+    run(token);
+  });
+  empty.before(form.element);
+  const run = (token: string | undefined): void => {
+    app = new ViewerApp({
+      grid,
+      indicator,
+      empty,
+      signalingUrl: config.signalingUrl,
+      rtcConfiguration: { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy },
+      ...(token === undefined ? {} : { token }),
+      onUnauthorized: () => {
+        app?.stop();
+        forgetToken();
+        empty.hidden = true;
+        form.show(
+          token === undefined
+            ? 'This robot’s signaling server needs a viewer token. Enter the one you were given.'
+            : 'The signaling server refused this token. Check it and try again.',
+        );
+      },
+    });
+    app.start();
+  };
+  run(takeTokenFromFragment() ?? storedToken());
   // Leaving the page (or its going into the back/forward cache) ends the sessions with a bye
   // instead of leaving the sender to notice the silence.
   window.addEventListener('pagehide', () => {
-    app.stop();
+    app?.stop();
   });
 } catch (error) {
   const reason = error instanceof Error ? error.message : String(error);

@@ -21,6 +21,15 @@ export interface ViewerAppSettings {
   signalingUrl: string;
   /** Name announced to the server. Default "web viewer". */
   name?: string;
+  /** The viewer token for a server with VIEWER_TOKEN set. Default: none. */
+  token?: string;
+  /**
+   * The server refused the page for want of a (valid) viewer token; `message` is the server's.
+   * The signaling connection is closed for good: the owner asks for a token and starts a new app.
+   */
+  onUnauthorized?: (message: string) => void;
+  /** ICE servers and policy for every session's peer connection. Default: none (host candidates). */
+  rtcConfiguration?: Pick<RTCConfiguration, 'iceServers' | 'iceTransportPolicy'>;
 }
 
 /** One sender name on the page: tiles survive the sender's restarts (new ids, same name). */
@@ -56,6 +65,7 @@ export class ViewerApp implements TileHost {
       url: settings.signalingUrl,
       role: 'viewer',
       name: settings.name ?? 'web viewer',
+      ...(settings.token === undefined ? {} : { token: settings.token }),
       // A person is waiting: retry sooner than the default 10 s ceiling.
       backoff: { initialDelayMs: 250, maxDelayMs: 4000 },
     });
@@ -109,6 +119,9 @@ export class ViewerApp implements TileHost {
   openSession(settings: Omit<WatchSessionSettings, 'client'>): WatchSession {
     const session: WatchSession = new WatchSession({
       ...settings,
+      ...(this.#settings.rtcConfiguration === undefined
+        ? {}
+        : { rtcConfiguration: { ...this.#settings.rtcConfiguration, ...settings.rtcConfiguration } }),
       client: this.client,
       onClosed: (info) => {
         this.#sessions.delete(session.id);
@@ -173,6 +186,13 @@ export class ViewerApp implements TileHost {
       } else if (message.type === 'link-stats') {
         this.#sessions.get(message.session)?.handleLinkStats(message);
       }
+    });
+    client.on('server-error', (error) => {
+      // Refused at registration (first connect or a reconnect): the client has closed for good.
+      if (error.code !== 'unauthorized' || client.peerId !== undefined) return;
+      this.#fatal = error.message;
+      this.#renderIndicator();
+      this.#settings.onUnauthorized?.(error.message);
     });
     client.on('listenererror', (event, error) => {
       console.error(`robocam: a ${event} handler failed`, error);
