@@ -88,7 +88,8 @@ export class ViewerApp implements TileHost {
     }, 500);
     this.#renderIndicator();
     this.client.connect().catch((error: unknown) => {
-      this.#fatal = error instanceof Error ? error.message : String(error);
+      // A refused token was reported already (server-error); its close must not replace the reason.
+      this.#fatal ??= error instanceof Error ? error.message : String(error);
       this.#renderIndicator();
     });
   }
