@@ -11,6 +11,8 @@ if (root === null) throw new Error('no #app element');
 const { grid, indicator, empty, statsButton } = buildLayout(root);
 
 const STATS_KEY = 'robocam.stats';
+/** How often a page with TURN credentials fetches fresh ones: half the shortest ICE_CREDENTIAL_TTL (600 s). */
+const ICE_REFRESH_MS = 5 * 60_000;
 const setStatsShown = (shown: boolean): void => {
   document.body.classList.toggle('show-stats', shown);
   statsButton.setAttribute('aria-pressed', String(shown));
@@ -40,6 +42,7 @@ document.addEventListener('keydown', (event) => {
 try {
   const config = await loadConfig();
   let app: ViewerApp | undefined;
+  let ice = { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
   installTestHook({
     signalingUrl: config.signalingUrl,
     snapshot: () => app?.snapshot ?? { signaling: 'idle', error: null, tiles: [] },
@@ -57,7 +60,7 @@ try {
       indicator,
       empty,
       signalingUrl: config.signalingUrl,
-      rtcConfiguration: { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy },
+      rtcConfiguration: () => ({ iceServers: ice.iceServers, iceTransportPolicy: ice.iceTransportPolicy }),
       ...(token === undefined ? {} : { token }),
       onUnauthorized: () => {
         app?.stop();
@@ -73,6 +76,18 @@ try {
     app.start();
   };
   run(takeTokenFromFragment() ?? storedToken());
+  // TURN credentials derived from a shared secret expire (ICE_CREDENTIAL_TTL, a day by default):
+  // a page left open keeps fetching fresh ones for its next sessions.
+  if (config.iceServers.some((server) => server.credential !== undefined)) {
+    setInterval(() => {
+      loadConfig().then(
+        (fresh) => {
+          ice = { iceServers: fresh.iceServers, iceTransportPolicy: fresh.iceTransportPolicy };
+        },
+        () => undefined, // the server is unreachable for now: keep the last ones
+      );
+    }, ICE_REFRESH_MS);
+  }
   // Leaving the page (or its going into the back/forward cache) ends the sessions with a bye
   // instead of leaving the sender to notice the silence.
   window.addEventListener('pagehide', () => {

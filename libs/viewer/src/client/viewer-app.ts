@@ -28,8 +28,11 @@ export interface ViewerAppSettings {
    * The signaling connection is closed for good: the owner asks for a token and starts a new app.
    */
   onUnauthorized?: (message: string) => void;
-  /** ICE servers and policy for every session's peer connection. Default: none (host candidates). */
-  rtcConfiguration?: Pick<RTCConfiguration, 'iceServers' | 'iceTransportPolicy'>;
+  /**
+   * ICE servers and policy for a new session's peer connection, read at every session start (so
+   * that refreshed short-lived TURN credentials apply). Default: none (host candidates only).
+   */
+  rtcConfiguration?: () => Pick<RTCConfiguration, 'iceServers' | 'iceTransportPolicy'>;
 }
 
 /** One sender name on the page: tiles survive the sender's restarts (new ids, same name). */
@@ -122,7 +125,7 @@ export class ViewerApp implements TileHost {
       ...settings,
       ...(this.#settings.rtcConfiguration === undefined
         ? {}
-        : { rtcConfiguration: { ...this.#settings.rtcConfiguration, ...settings.rtcConfiguration } }),
+        : { rtcConfiguration: { ...this.#settings.rtcConfiguration(), ...settings.rtcConfiguration } }),
       client: this.client,
       onClosed: (info) => {
         this.#sessions.delete(session.id);
