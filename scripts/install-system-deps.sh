@@ -20,4 +20,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests start their own turnserver inside the isolated namespace; Debian's coturn service
+  # (a TURN server on the machine's real interfaces) is not wanted.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
 fi
