@@ -39,6 +39,9 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
+// Out of the address bar first, before anything else happens on the page.
+const initialToken = takeTokenFromFragment() ?? storedToken();
+
 try {
   const config = await loadConfig();
   let app: ViewerApp | undefined;
@@ -75,7 +78,7 @@ try {
     });
     app.start();
   };
-  run(takeTokenFromFragment() ?? storedToken());
+  run(initialToken);
   // TURN credentials derived from a shared secret expire (ICE_CREDENTIAL_TTL, a day by default):
   // a page left open keeps fetching fresh ones for its next sessions.
   if (config.iceServers.some((server) => server.credential !== undefined)) {
