@@ -202,7 +202,7 @@ describe('Firefox and an H.264-only sender', () => {
     expect(tile.statusText).toBe(
       'error: this browser cannot play H.264, the codec this camera sends: open the page in a browser that plays H.264 (e.g. Chromium), or run the sender with CODEC=vp8 (every browser plays VP8)',
     );
-    // Refused, not retried; the reason is on the tile's status line.
+    // Shown at the first refusal (refusals are retried only every 8–10 s), on the status line.
     expect(tile.sessionsStarted).toBe(1);
     const line = await page.evaluate(
       () => document.querySelector('.tile[data-camera="h264cam"] .status')?.textContent ?? null,
