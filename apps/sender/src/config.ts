@@ -33,6 +33,7 @@ const envSchema = z.object({
   ICE_SERVERS: listSchema.optional(),
   ICE_USERNAME: z.string().optional(),
   ICE_CREDENTIAL: z.string().optional(),
+  ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
   RTC_PORT_RANGE: z
     .string()
     .regex(/^\d+-\d+$/, 'must be MIN-MAX, e.g. 40000-40100')
@@ -72,6 +73,11 @@ export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
       throw new ConfigError(`invalid configuration:\n  CAMERAS: ${error.message}`);
     throw error;
   }
+  if (e.ICE_TRANSPORT_POLICY === 'relay' && e.ICE_SERVERS === undefined) {
+    throw new ConfigError(
+      'invalid configuration:\n  ICE_SERVERS: required with ICE_TRANSPORT_POLICY=relay (the TURN URLs)',
+    );
+  }
   const iceServers = e.ICE_SERVERS?.map((url) => ({
     urls: url,
     ...(e.ICE_USERNAME === undefined ? {} : { username: e.ICE_USERNAME }),
@@ -106,6 +112,7 @@ export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
       },
       peer: {
         ...(iceServers === undefined ? {} : { iceServers }),
+        ...(e.ICE_TRANSPORT_POLICY === 'relay' ? { iceTransportPolicy: 'relay' as const } : {}),
         ...(e.RTC_PORT_RANGE === undefined ? {} : { icePortRange: e.RTC_PORT_RANGE }),
         ...(e.ANNOUNCED_IPS === undefined ? {} : { announcedAddresses: e.ANNOUNCED_IPS }),
       },

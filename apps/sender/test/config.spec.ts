@@ -82,6 +82,7 @@ describe('sender configuration', () => {
     [{ ENCODER: 'gpu' }, /ENCODER="gpu"/],
     [{ CONTROL_UDP: '9870' }, /CONTROL_UDP="9870": must be host:port/],
     [{ DEADMAN_MS: '10' }, /DEADMAN_MS="10"/],
+    [{ ICE_TRANSPORT_POLICY: 'relay' }, /ICE_SERVERS: required with ICE_TRANSPORT_POLICY=relay/],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
     expect(() => readConfig(env)).toThrow(message);
@@ -103,5 +104,11 @@ describe('sender configuration', () => {
 
   it('treats empty variables as unset', () => {
     expect(readConfig({ CODEC: '', CAMERAS: '' }).sender.codec).toBe('vp8');
+  });
+
+  it('uses TURN relay candidates only when ICE_TRANSPORT_POLICY=relay', () => {
+    const { peer } = readConfig({ ICE_SERVERS: 'turn:t:3478', ICE_TRANSPORT_POLICY: 'relay' }).sender;
+    expect(peer).toEqual({ iceServers: [{ urls: 'turn:t:3478' }], iceTransportPolicy: 'relay' });
+    expect(readConfig({ ICE_SERVERS: 'turn:t:3478' }).sender.peer).not.toHaveProperty('iceTransportPolicy');
   });
 });

@@ -1,8 +1,15 @@
-import { logLevelSchema, portSchema, readEnv, type LogLevel } from '@robocam/service';
+import {
+  ConfigError,
+  listSchema,
+  logLevelSchema,
+  portSchema,
+  readEnv,
+  type LogLevel,
+} from '@robocam/service';
 import { z } from 'zod';
-import type { SignalingTarget } from '@robocam/viewer';
+import type { IceServerSettings, SignalingTarget } from '@robocam/viewer';
 
-export { ConfigError } from '@robocam/service';
+export { ConfigError };
 
 /** An absolute ws:// or wss:// URL, or a path on the page's own origin (for a reverse proxy). */
 const signalingUrl = z
@@ -21,6 +28,18 @@ const envSchema = z.object({
   PUBLIC_SIGNALING_URL: signalingUrl.optional(),
   SIGNALING_PORT: portSchema.min(1).default(8765),
   TRUST_PROXY: bool.default(false),
+  // The sender's names and shapes, so that one environment file serves both apps.
+  ICE_SERVERS: listSchema.optional(),
+  ICE_USERNAME: z.string().optional(),
+  ICE_CREDENTIAL: z.string().optional(),
+  ICE_SECRET: z.string().min(1).optional(),
+  ICE_CREDENTIAL_TTL: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .optional(),
+  ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
 });
 
 export interface WebAppConfig {
@@ -31,6 +50,8 @@ export interface WebAppConfig {
   signaling: SignalingTarget;
   /** Honour X-Forwarded-Proto / X-Forwarded-Host from a reverse proxy. */
   trustProxy: boolean;
+  /** STUN/TURN servers for the pages; undefined when ICE_SERVERS is unset. */
+  iceServers?: IceServerSettings;
 }
 
 /** Reads the web server's configuration from environment variables. */
@@ -45,5 +66,31 @@ export function readConfig(env: NodeJS.ProcessEnv): WebAppConfig {
       : explicit.startsWith('/')
         ? { kind: 'path', path: explicit }
         : { kind: 'url', url: explicit };
-  return { port: e.PORT, host: e.HOST, logLevel: e.LOG_LEVEL, signaling, trustProxy: e.TRUST_PROXY };
+  if (e.ICE_SERVERS === undefined && (e.ICE_SECRET !== undefined || e.ICE_TRANSPORT_POLICY === 'relay')) {
+    throw new ConfigError(
+      'invalid configuration:\n  ICE_SERVERS: required with ICE_SECRET or ICE_TRANSPORT_POLICY=relay (the TURN URLs)',
+    );
+  }
+  const iceServers: IceServerSettings | undefined =
+    e.ICE_SERVERS === undefined
+      ? undefined
+      : {
+          urls: e.ICE_SERVERS,
+          ...(e.ICE_SECRET === undefined
+            ? {
+                ...(e.ICE_USERNAME === undefined ? {} : { username: e.ICE_USERNAME }),
+                ...(e.ICE_CREDENTIAL === undefined ? {} : { credential: e.ICE_CREDENTIAL }),
+              }
+            : { secret: e.ICE_SECRET }),
+          ...(e.ICE_CREDENTIAL_TTL === undefined ? {} : { credentialTtlSec: e.ICE_CREDENTIAL_TTL }),
+          iceTransportPolicy: e.ICE_TRANSPORT_POLICY,
+        };
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    signaling,
+    trustProxy: e.TRUST_PROXY,
+    ...(iceServers === undefined ? {} : { iceServers }),
+  };
 }

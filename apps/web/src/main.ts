@@ -12,7 +12,12 @@ const server = await startViewerServer({
   host: config.host,
   signaling: config.signaling,
   trustProxy: config.trustProxy,
+  ...(config.iceServers === undefined ? {} : { iceServers: config.iceServers }),
   logger,
 });
-logger.info({ port: server.port, host: config.host, signaling: config.signaling }, 'viewer page listening');
+const ice = config.iceServers?.urls ?? [];
+logger.info(
+  { port: server.port, host: config.host, signaling: config.signaling, ice },
+  'viewer page listening',
+);
 shutdownOnSignals(logger, () => server.close());

@@ -70,4 +70,38 @@ describe('readConfig', () => {
     expect(() => readConfig({ PUBLIC_SIGNALING_URL: '//evil.example' })).toThrow(ConfigError);
     expect(() => readConfig({ PUBLIC_SIGNALING_URL: '/\\evil.example' })).toThrow(ConfigError);
   });
+
+  it('reads ICE servers with the sender’s variable names: static or derived TURN credentials', () => {
+    expect(
+      readConfig({ ICE_SERVERS: 'stun:a:3478, turn:a:3478', ICE_USERNAME: 'u', ICE_CREDENTIAL: 'p' })
+        .iceServers,
+    ).toEqual({
+      urls: ['stun:a:3478', 'turn:a:3478'],
+      username: 'u',
+      credential: 'p',
+      iceTransportPolicy: 'all',
+    });
+    expect(
+      readConfig({
+        ICE_SERVERS: 'turn:a:3478',
+        ICE_USERNAME: 'ignored',
+        ICE_SECRET: 's3cret',
+        ICE_CREDENTIAL_TTL: '600',
+        ICE_TRANSPORT_POLICY: 'relay',
+      }).iceServers,
+    ).toEqual({
+      urls: ['turn:a:3478'],
+      secret: 's3cret',
+      credentialTtlSec: 600,
+      iceTransportPolicy: 'relay',
+    });
+  });
+
+  it('refuses a TURN secret or relay-only policy without ICE_SERVERS, naming the variable', () => {
+    expect(() => readConfig({ ICE_SECRET: 'x' })).toThrow(ConfigError);
+    expect(() => readConfig({ ICE_TRANSPORT_POLICY: 'relay' })).toThrow(/ICE_SERVERS/);
+    expect(() => readConfig({ ICE_SERVERS: 'turn:a', ICE_TRANSPORT_POLICY: 'none' })).toThrow(
+      /ICE_TRANSPORT_POLICY/,
+    );
+  });
 });

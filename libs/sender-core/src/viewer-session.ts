@@ -41,6 +41,11 @@ export interface PeerSettings {
    * which is right on a LAN and avoids werift's default public STUN lookup (a 5 s stall offline).
    */
   iceServers?: RTCIceServer[];
+  /**
+   * `relay`: use TURN relay candidates only (needs a TURN server in `iceServers`), e.g. to test a
+   * TURN deployment or where the robot must never be reached directly. Default `all`.
+   */
+  iceTransportPolicy?: 'all' | 'relay';
   /** UDP port range for media, inclusive, e.g. `[40000, 40100]` to publish from a container. Default: any port. */
   icePortRange?: [number, number];
   /** Extra addresses to announce as host candidates (the host's address behind Docker/NAT). Default none. */
@@ -266,6 +271,7 @@ export class ViewerSession
     const pc = new RTCPeerConnection({
       iceLite: useIceLite,
       iceServers: peer.iceServers ?? [],
+      iceTransportPolicy: peer.iceTransportPolicy ?? 'all',
       codecs: { video: [videoCodecParameters(this.#settings.codec, this.#h264)] },
       // Transport-wide sequence numbers make the browser send transport-cc feedback (Chromium:
       // every ~65 ms, and no REMB), which the sender's congestion control runs on.

@@ -6,6 +6,8 @@
  */
 export { createViewerApp, startViewerServer, viewerMiddleware, viewerPublicDir } from './server.js';
 export type { ViewerConfig, ViewerServer, ViewerServerSettings, ViewerServingSettings } from './server.js';
+export { pageIceServers, turnRestCredentials } from './ice-servers.js';
+export type { IceServerSettings, PageIceServer } from './ice-servers.js';
 export { cspSourceOf, parseHost, resolveSignalingUrl } from './signaling-url.js';
 export type { RequestOrigin, SignalingTarget } from './signaling-url.js';
 export { securityHeaders } from './security-headers.js';

@@ -8,6 +8,7 @@ import { CloseOnce, silentLogger, type Logger } from '@robocam/types';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import serve from 'koa-static';
+import { pageIceServers, type IceServerSettings, type PageIceServer } from './ice-servers.js';
 import { IMMUTABLE, NO_STORE, REVALIDATE, securityHeaders } from './security-headers.js';
 import { cspSourceOf, resolveSignalingUrl, type SignalingTarget } from './signaling-url.js';
 
@@ -23,6 +24,11 @@ export interface ViewerServingSettings {
   signaling?: SignalingTarget;
   /** Honour X-Forwarded-Proto / X-Forwarded-Host (behind a reverse proxy). Default false. */
   trustProxy?: boolean;
+  /**
+   * STUN/TURN servers for the pages (in `/config.json`), with static or derived short-lived TURN
+   * credentials. Default: none (the pages use host candidates only, right on a LAN).
+   */
+  iceServers?: IceServerSettings;
   /** Directory with the built page (`index.html`, `assets/`). Default: {@link viewerPublicDir}. */
   publicDir?: string;
   /** pino-compatible logger; requests are logged at debug level. Default: silent. */
@@ -54,6 +60,13 @@ export interface ViewerServer {
 export interface ViewerConfig {
   /** The signaling server's WebSocket URL, or null when it cannot be derived from the request. */
   signalingUrl: string | null;
+  /**
+   * STUN/TURN servers for the page's `RTCPeerConnection`; derived TURN credentials are fresh on
+   * every request. Absent when none are configured.
+   */
+  iceServers?: PageIceServer[];
+  /** Present (`relay`) when the page must use TURN relay candidates only. */
+  iceTransportPolicy?: 'relay';
 }
 
 /**
@@ -67,6 +80,7 @@ export interface ViewerConfig {
 export function viewerMiddleware({
   signaling = { kind: 'port', port: 8765 },
   publicDir = viewerPublicDir,
+  iceServers,
   logger = silentLogger,
 }: Omit<ViewerServingSettings, 'trustProxy'> = {}): Koa.Middleware {
   const signalingUrlFor = (ctx: Koa.Context): string | undefined =>
@@ -114,7 +128,12 @@ export function viewerMiddleware({
         if (ctx.path === '/healthz') {
           ctx.body = { status: 'ok' };
         } else {
-          const body: ViewerConfig = { signalingUrl: signalingUrlFor(ctx) ?? null };
+          const servers = iceServers === undefined ? [] : pageIceServers(iceServers);
+          const body: ViewerConfig = {
+            signalingUrl: signalingUrlFor(ctx) ?? null,
+            ...(servers.length === 0 ? {} : { iceServers: servers }),
+            ...(iceServers?.iceTransportPolicy === 'relay' ? { iceTransportPolicy: 'relay' } : {}),
+          };
           ctx.body = body;
         }
         return;

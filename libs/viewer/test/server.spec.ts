@@ -142,6 +142,38 @@ describe('viewer server', () => {
     }
   });
 
+  it('gives the page its ICE servers, with TURN credentials derived afresh per request', async () => {
+    const turn = await startViewerServer({
+      port: 0,
+      host: '127.0.0.1',
+      publicDir: dir,
+      iceServers: {
+        urls: ['turn:turn.example:3478'],
+        secret: 's3cret',
+        credentialTtlSec: 600,
+        iceTransportPolicy: 'relay',
+      },
+    });
+    try {
+      const before = Math.floor(Date.now() / 1000);
+      const body = (await (await fetch(`http://127.0.0.1:${turn.port}/config.json`)).json()) as {
+        iceServers: { urls: string[]; username: string; credential: string }[];
+        iceTransportPolicy: string;
+      };
+      expect(body.iceTransportPolicy).toBe('relay');
+      expect(body.iceServers).toHaveLength(1);
+      const [server] = body.iceServers;
+      expect(server?.urls).toEqual(['turn:turn.example:3478']);
+      const [expiry, name] = (server?.username ?? '').split(':');
+      expect(name).toBe('robocam');
+      expect(Number(expiry)).toBeGreaterThanOrEqual(before + 600);
+      expect(Number(expiry)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 600);
+      expect(server?.credential).toMatch(/^[A-Za-z0-9+/]{27}=$/); // base64 of a 20-byte SHA-1 HMAC
+    } finally {
+      await turn.close();
+    }
+  });
+
   it('closes once, however often it is asked', async () => {
     const other = await startViewerServer({ port: 0, host: '127.0.0.1', publicDir: dir });
     expect(other.closed).toBe(false);

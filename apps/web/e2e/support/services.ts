@@ -160,11 +160,11 @@ export function stackOn(base: number): Stack {
   };
 }
 
-export function startSignal(suite: string, stack: Stack): Promise<Service> {
+export function startSignal(suite: string, stack: Stack, env: Record<string, string> = {}): Promise<Service> {
   return Service.start(
     suite,
     'signal',
-    { PORT: String(stack.signalPort) },
+    { PORT: String(stack.signalPort), ...env },
     `http://127.0.0.1:${stack.signalPort}/healthz`,
   );
 }

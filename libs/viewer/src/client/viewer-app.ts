@@ -24,6 +24,18 @@ export interface ViewerAppSettings {
   name?: string;
   /** Teleop commands per second while driving, 10–50. Default 20. */
   controlRateHz?: number;
+  /** The viewer token for a server with VIEWER_TOKEN set. Default: none. */
+  token?: string;
+  /**
+   * The server refused the page for want of a (valid) viewer token; `message` is the server's.
+   * The signaling connection is closed for good: the owner asks for a token and starts a new app.
+   */
+  onUnauthorized?: (message: string) => void;
+  /**
+   * ICE servers and policy for a new session's peer connection, read at every session start (so
+   * that refreshed short-lived TURN credentials apply). Default: none (host candidates only).
+   */
+  rtcConfiguration?: () => Pick<RTCConfiguration, 'iceServers' | 'iceTransportPolicy'>;
 }
 
 /** One sender name on the page: tiles survive the sender's restarts (new ids, same name). */
@@ -65,6 +77,7 @@ export class ViewerApp implements TileHost {
       url: settings.signalingUrl,
       role: 'viewer',
       name: settings.name ?? 'web viewer',
+      ...(settings.token === undefined ? {} : { token: settings.token }),
       // A person is waiting: retry sooner than the default 10 s ceiling.
       backoff: { initialDelayMs: 250, maxDelayMs: 4000 },
     });
@@ -89,7 +102,8 @@ export class ViewerApp implements TileHost {
     }, 500);
     this.#renderIndicator();
     this.client.connect().catch((error: unknown) => {
-      this.#fatal = error instanceof Error ? error.message : String(error);
+      // A refused token was reported already (server-error); its close must not replace the reason.
+      this.#fatal ??= error instanceof Error ? error.message : String(error);
       this.#renderIndicator();
     });
   }
@@ -126,6 +140,9 @@ export class ViewerApp implements TileHost {
   openSession(settings: Omit<WatchSessionSettings, 'client'>): WatchSession {
     const session: WatchSession = new WatchSession({
       ...settings,
+      ...(this.#settings.rtcConfiguration === undefined
+        ? {}
+        : { rtcConfiguration: { ...this.#settings.rtcConfiguration(), ...settings.rtcConfiguration } }),
       client: this.client,
       onClosed: (info) => {
         this.#sessions.delete(session.id);
@@ -190,6 +207,13 @@ export class ViewerApp implements TileHost {
       } else if (message.type === 'link-stats') {
         this.#sessions.get(message.session)?.handleLinkStats(message);
       }
+    });
+    client.on('server-error', (error) => {
+      // Refused at registration (first connect or a reconnect): the client has closed for good.
+      if (error.code !== 'unauthorized' || client.peerId !== undefined) return;
+      this.#fatal = error.message;
+      this.#renderIndicator();
+      this.#settings.onUnauthorized?.(error.message);
     });
     client.on('listenererror', (event, error) => {
       console.error(`robocam: a ${event} handler failed`, error);

@@ -8,6 +8,7 @@ import type {
   SignalingClient,
 } from '@robocam/protocol';
 import { errorMessage } from '@robocam/types';
+import { noCommonCodecMessage } from './codec-support.js';
 import type { SessionCloseCode, SessionCloseInfo } from './status.js';
 
 export type WatchSessionState = 'negotiating' | 'connecting' | 'connected' | 'closed';
@@ -234,10 +235,15 @@ export class WatchSession {
    * the field) counts as `closed`: retryable, like every code but the refusals.
    */
   handleBye(code: ByeCode | undefined, reason: string | undefined): void {
-    this.close(
-      { origin: 'remote', code: code ?? 'closed', message: reason ?? code ?? 'ended by the sender' },
-      { bye: false },
-    );
+    let message = reason ?? code ?? 'ended by the sender';
+    if (code === 'no-common-codec') {
+      // The sender names no codec; its camera list does. A browser without it (Firefox has no
+      // H.264 without its OpenH264 plugin) is told why, and what to do.
+      const cameras = this.#settings.client.senders.get(this.#senderId)?.cameras ?? [];
+      const codec = cameras.find((camera) => this.cameras.includes(camera.id))?.codec;
+      message = noCommonCodecMessage(codec, message);
+    }
+    this.close({ origin: 'remote', code: code ?? 'closed', message }, { bye: false });
   }
 
   /** The sender reported what it sees of this session's link. */
