@@ -182,7 +182,7 @@ for app in "${APPS[@]}"; do
   echo "docker/$app.Dockerfile: clean (dockerfile-utils)"
 done
 bash -n start.sh || fail "bash -n start.sh"
-shellcheck -x start.sh docker/verify.sh scripts/use-node24.sh scripts/install-system-deps.sh || fail "shellcheck"
+shellcheck -x start.sh docker/verify.sh scripts/use-node24.sh scripts/node24.sh scripts/install-system-deps.sh || fail "shellcheck"
 echo "start.sh, docker/verify.sh: clean (shellcheck)"
 
 step "base image"
