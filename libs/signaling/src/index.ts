@@ -17,3 +17,5 @@ export type { WhepIceServer, WhepSettings } from './whep.js';
 export { WhepError } from './errors.js';
 export type { WhepErrorCode } from './errors.js';
 export { SignalingMetrics } from './metrics.js';
+export { readSignalingConfig } from './env-config.js';
+export type { SignalingEnvConfig } from './env-config.js';

@@ -9,4 +9,6 @@ export type { ViewerConfig, ViewerServer, ViewerServerSettings, ViewerServingSet
 export { cspSourceOf, parseHost, resolveSignalingUrl } from './signaling-url.js';
 export type { RequestOrigin, SignalingTarget } from './signaling-url.js';
 export { securityHeaders } from './security-headers.js';
+export { readViewerConfig } from './env-config.js';
+export type { ViewerEnvConfig } from './env-config.js';
 export type { RobocamHook, TileSnapshot, TileStatus } from './page-hook.js';

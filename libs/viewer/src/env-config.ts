@@ -1,8 +1,6 @@
 import { logLevelSchema, portSchema, readEnv, type LogLevel } from '@robocam/service';
 import { z } from 'zod';
-import type { SignalingTarget } from '@robocam/viewer';
-
-export { ConfigError } from '@robocam/service';
+import type { SignalingTarget } from './signaling-url.js';
 
 /** An absolute ws:// or wss:// URL, or a path on the page's own origin (for a reverse proxy). */
 const signalingUrl = z
@@ -23,7 +21,8 @@ const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
 });
 
-export interface WebAppConfig {
+/** The viewer service's configuration, as {@link readViewerConfig} reads it from the environment. */
+export interface ViewerEnvConfig {
   port: number;
   host: string;
   logLevel: LogLevel;
@@ -33,8 +32,13 @@ export interface WebAppConfig {
   trustProxy: boolean;
 }
 
-/** Reads the web server's configuration from environment variables. */
-export function readConfig(env: NodeJS.ProcessEnv): WebAppConfig {
+/**
+ * Reads the viewer web server's configuration from environment variables (the table in the README,
+ * "apps/web"); shared by apps/web and the one-process apps/robocam.
+ *
+ * @throws ConfigError naming every invalid variable.
+ */
+export function readViewerConfig(env: NodeJS.ProcessEnv): ViewerEnvConfig {
   const e = readEnv(envSchema, env);
   // PUBLIC_SIGNALING_URL is what browsers use; SIGNALING_URL (the sender's variable) is the fallback
   // so that one environment file can serve both apps.
