@@ -1,7 +1,9 @@
 // robocam in one process (apps/robocam, `npm start -- --one-process`) in a real Chromium: the page,
-// signaling and the sender on one port, one /healthz for all three, and a clean SIGTERM.
+// signaling and the sender on one port, one /healthz for all three, and a clean SIGTERM; and the
+// connectivity doctor's verdict on each tile, for a session that plays and for one whose browser
+// may not use UDP.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser, Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { findChromium, isLive, launchChromium, openViewer, waitForTile } from './support/browser.js';
 import { clearArtifacts, Service, stackOn, waitFor } from './support/services.js';
 
@@ -78,6 +80,58 @@ describe('robocam in one process', () => {
       return body.sender.sessions === 1 && body.signaling.sessions === 1 ? body : undefined;
     });
   }, 40_000);
+
+  it('the doctor says playing, over the pair ICE selected', async () => {
+    const tile = await waitForTile(
+      page,
+      CAMERA,
+      'a doctor verdict',
+      (t) => t.doctor?.verdict.code === 'playing',
+    );
+    const facts = tile.doctor?.facts;
+    expect(facts?.iceState).toMatch(/^(connected|completed)$/);
+    expect(facts?.dtlsState).toBe('connected');
+    expect(facts?.selectedPair?.remote).toMatchObject({ type: 'host', protocol: 'udp' });
+    expect(facts?.remoteCandidates.length).toBeGreaterThan(0);
+    expect(facts?.packetsReceived).toBeGreaterThan(0);
+    expect(facts?.framesDecoded).toBeGreaterThan(0);
+    expect(facts?.timings['ice:connected']).toBeDefined();
+    const panel = page.locator(`.tile[data-camera="${CAMERA}"] .doctor`);
+    expect(await panel.getAttribute('data-verdict')).toBe('playing');
+    expect(await panel.locator('summary').textContent()).toContain('Playing over host/udp');
+  }, 20_000);
+
+  it('the doctor tells a browser without UDP what to open', async () => {
+    // UDP blocked on the browser's side: Chromium's policy for networks that allow no UDP.
+    const noUdp = await chromium.launch({
+      executablePath: findChromium(),
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+    try {
+      const blocked = await openViewer(noUdp, pageUrl, SUITE);
+      const tile = await waitForTile(
+        blocked,
+        CAMERA,
+        'the doctor’s verdict',
+        (t) => t.doctor !== null && !t.doctor.verdict.ok,
+        30_000,
+      );
+      expect(tile.status).not.toBe('live');
+      expect(tile.doctor?.verdict.code).toBe('no-udp-path');
+      expect(tile.doctor?.verdict.nextStep).toContain('RTC_PORT_RANGE');
+      expect(tile.doctor?.facts.remoteCandidates.length).toBeGreaterThan(0);
+      const panel = blocked.locator(`.tile[data-camera="${CAMERA}"] .doctor`);
+      expect(await panel.getAttribute('data-ok')).toBe('false');
+      expect(await panel.locator('summary').textContent()).toContain('No UDP path');
+    } finally {
+      await noUdp.close();
+    }
+  }, 45_000);
 
   it('stops cleanly on SIGTERM, closing the viewer’s session', async () => {
     const exit = await robocam.stop();

@@ -45,6 +45,11 @@ export interface ConnectivityFacts {
   elapsedMs: number;
   /** The sender's answer arrived. */
   answered: boolean;
+  /**
+   * The page gave up on the session (its connect timeout, or ICE/DTLS failed): a step not reached
+   * by then failed, whatever the deadlines say. Default false.
+   */
+  ended?: boolean;
   /** The browser's candidates (gathered) and the sender's (trickled or in its answer). */
   localCandidates: readonly CandidateInfo[];
   remoteCandidates: readonly CandidateInfo[];
@@ -97,6 +102,12 @@ export interface Verdict {
   nextStep: string;
 }
 
+/** A verdict with the facts behind it (a tile's doctor panel; `window.robocam` tiles' `doctor`). */
+export interface DoctorReport {
+  verdict: Verdict;
+  facts: ConnectivityFacts;
+}
+
 /** Deadlines after which a step that has not happened is a failure, ms. */
 export interface DoctorDeadlines {
   /** From the offer to the sender's answer. Default 10 000 (the page's own connect timeout). */
@@ -121,9 +132,10 @@ export function diagnose(
     summary,
     nextStep,
   });
+  const ended = facts.ended === true;
   const iceFailed =
     facts.iceState === 'failed' ||
-    ((facts.iceState === 'new' || facts.iceState === 'checking') && facts.elapsedMs > connectMs);
+    ((facts.iceState === 'new' || facts.iceState === 'checking') && (ended || facts.elapsedMs > connectMs));
   const connectedAt = facts.timings['ice:connected'] ?? facts.timings['ice:completed'];
   const sinceConnected = connectedAt === undefined ? 0 : facts.elapsedMs - connectedAt;
 
@@ -135,7 +147,7 @@ export function diagnose(
     );
   }
   if (!facts.answered) {
-    if (facts.elapsedMs <= answerMs) return connecting('Waiting for the sender to answer.');
+    if (!ended && facts.elapsedMs <= answerMs) return connecting('Waiting for the sender to answer.');
     return fail(
       'no-answer',
       'The sender did not answer the offer.',
@@ -198,7 +210,9 @@ export function diagnose(
   }
   if (connectedAt === undefined) return connecting('Checking address pairs (ICE).');
   if (facts.packetsReceived === 0) {
-    if (sinceConnected <= mediaMs) return connecting('Connected; waiting for the first video packet.');
+    if (!ended && sinceConnected <= mediaMs) {
+      return connecting('Connected; waiting for the first video packet.');
+    }
     return fail(
       'no-rtp',
       'Connected, but no video packets arrive.',
@@ -206,8 +220,9 @@ export function diagnose(
     );
   }
   if (facts.framesDecoded === 0) {
-    if (sinceConnected <= 2 * mediaMs)
+    if (!ended && sinceConnected <= 2 * mediaMs) {
       return connecting('Video packets arrive; waiting for a decodable frame.');
+    }
     return fail(
       'not-decoding',
       'Video packets arrive but no frame decodes.',

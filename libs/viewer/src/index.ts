@@ -16,6 +16,7 @@ export type {
   CandidateType,
   ConnectivityFacts,
   DoctorDeadlines,
+  DoctorReport,
   Verdict,
   VerdictCode,
 } from './doctor.js';

@@ -139,6 +139,15 @@ describe('diagnose', () => {
     });
   });
 
+  it('judges a session the page gave up on without waiting for the deadlines', () => {
+    const checking = { ...iceFailed, iceState: 'checking', elapsedMs: 4_000, ended: true };
+    expect(diagnose(checking).code).toBe('no-udp-path');
+    expect(diagnose({ ...checking, answered: false }).code).toBe('no-answer');
+    expect(
+      diagnose({ ...playing, elapsedMs: 1_000, packetsReceived: 0, framesDecoded: 0, ended: true }).code,
+    ).toBe('no-rtp');
+  });
+
   it('takes other deadlines', () => {
     const waiting = { ...playing, answered: false, elapsedMs: 2_000 };
     expect(diagnose(waiting, { answerMs: 1_000 }).code).toBe('no-answer');

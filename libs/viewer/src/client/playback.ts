@@ -36,6 +36,7 @@ export type PlaybackSnapshot = Omit<
   | 'sessionsStarted'
   | 'resyncs'
   | 'firstFrameAt'
+  | 'doctor'
 >;
 
 /** A number rounded to 0.1 for the test hook; null when unknown. */

@@ -2,6 +2,7 @@ import type { CameraInfo } from '@robocam/protocol';
 import { Backoff, type BackoffSettings } from '@robocam/types';
 import type { TileSnapshot, TileStatus } from '../page-hook.js';
 import type { SenderClock } from './clock.js';
+import { DoctorPanel } from './doctor-panel.js';
 import { Playback, roundOrNull } from './playback.js';
 import { isRefusal, tileStatus, type SessionCloseInfo } from './status.js';
 import { TileView } from './tile-view.js';
@@ -44,6 +45,11 @@ export class Tile {
   readonly cameraId: string;
   readonly #host: TileHost;
   readonly #view: TileView;
+  /** The connectivity doctor (field-local, issue #15): follows each session, keeps the last verdict. */
+  readonly #doctor = new DoctorPanel(() => ({
+    lost: this.#info.status === 'lost',
+    detail: this.#info.detail,
+  }));
   #info: CameraInfo;
   #senderId: string | undefined;
   #active: Playback | undefined;
@@ -82,6 +88,7 @@ export class Tile {
       },
     });
     this.#view.showInfo(info, senderName);
+    this.#view.element.append(this.#doctor.element);
     this.render();
   }
 
@@ -220,6 +227,7 @@ export class Tile {
       sessionsStarted: this.#sessionsStarted,
       resyncs: this.#resyncs,
       firstFrameAt: roundOrNull(this.#firstFrameAt),
+      doctor: this.#doctor.report,
       ...(this.#active?.snapshot() ?? Playback.emptySnapshot),
     };
   }
@@ -232,6 +240,7 @@ export class Tile {
     const info: SessionCloseInfo = { origin: 'parent', code: 'closed', message: 'viewer closed the camera' };
     this.#pending?.session.close(info);
     this.#active?.session.close(info);
+    this.#doctor.close();
     this.#closed = true;
     this.#view.element.remove();
   }
@@ -298,6 +307,7 @@ export class Tile {
         this.#onClosed(playback, info);
       },
     });
+    this.#doctor.watch(playback.session);
     this.#sessionsStarted += 1;
     playback.video.dataset.session = playback.session.id;
     if (this.#active === undefined) {
