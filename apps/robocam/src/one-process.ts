@@ -8,7 +8,13 @@ import {
   readSignalingConfig,
   type SignalingHandlerSettings,
 } from '@robocam/signaling';
-import { readViewerConfig, viewerMiddleware, type SignalingTarget } from '@robocam/viewer';
+import {
+  diagnoseSender,
+  readViewerConfig,
+  viewerMiddleware,
+  type SenderFacts,
+  type SignalingTarget,
+} from '@robocam/viewer';
 import Koa from 'koa';
 
 /** Where signaling is served on the one port (the page and the in-process sender connect there). */
@@ -54,6 +60,36 @@ export function readOneProcessConfig(env: NodeJS.ProcessEnv): OneProcessConfig {
   };
 }
 
+/**
+ * `GET /doctor`: the connectivity doctor's verdict on the robot's side (diagnoseSender) with its
+ * facts; the browser's side is in each tile's panel.
+ */
+async function senderDoctor(
+  sender: Sender,
+): Promise<{ verdict: ReturnType<typeof diagnoseSender>; facts: SenderFacts }> {
+  const stats = await sender.stats();
+  const facts: SenderFacts = {
+    signaling: sender.signalingState,
+    cameras: stats.cameras.map((camera) => {
+      const info = sender.cameras.get(camera.id)?.info;
+      return {
+        id: camera.id,
+        lost: info?.status === 'lost',
+        ...(info?.detail === undefined ? {} : { detail: info.detail }),
+        running: camera.running,
+        fps: info?.fps ?? 0,
+        encodeMsAvg: camera.encodeMsAvg,
+      };
+    }),
+    sessions: stats.sessions.map(({ id, connectionState, packetsSent }) => ({
+      id,
+      connectionState,
+      packetsSent,
+    })),
+  };
+  return { verdict: diagnoseSender(facts), facts };
+}
+
 /** The running one-process robocam. */
 export interface OneProcess {
   /** The port bound (the one picked when PORT was 0). */
@@ -70,8 +106,9 @@ export interface OneProcess {
  * Starts the signaling server, the viewer page and the sender in this process, all on one HTTP
  * port: `GET /` the page, `GET /config.json` its settings, WebSocket upgrades signaling (the page
  * uses {@link SIGNALING_PATH}), `/whep` WHEP, `GET /metrics` Prometheus, `GET /stats` the sender's
- * counters, and `GET /healthz` one answer for all three (200 once the sender is registered). The
- * sender reaches signaling over loopback, through the same WebSocket path as any other sender.
+ * counters, `GET /doctor` the robot's side of the connectivity doctor, and `GET /healthz` one
+ * answer for all three (200 once the sender is registered). The sender reaches signaling over
+ * loopback, through the same WebSocket path as any other sender.
  */
 export async function startOneProcess(config: OneProcessConfig, logger: Logger): Promise<OneProcess> {
   const log = (component: string): Logger => logger.child?.({ component }) ?? logger;
@@ -89,7 +126,7 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
     );
   });
   app.use(async (ctx, next) => {
-    if (ctx.method !== 'GET' || (ctx.path !== '/healthz' && ctx.path !== '/stats')) {
+    if (ctx.method !== 'GET' || !['/healthz', '/stats', '/doctor'].includes(ctx.path)) {
       await next();
       return;
     }
@@ -100,6 +137,8 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
       ctx.body = { status: 'starting' };
     } else if (ctx.path === '/stats') {
       ctx.body = await sender.stats();
+    } else if (ctx.path === '/doctor') {
+      ctx.body = await senderDoctor(sender);
     } else {
       const registered = sender.signalingState === 'open';
       ctx.status = registered ? 200 : 503;

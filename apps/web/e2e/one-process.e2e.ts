@@ -79,6 +79,16 @@ describe('robocam in one process', () => {
       const { body } = await health();
       return body.sender.sessions === 1 && body.signaling.sessions === 1 ? body : undefined;
     });
+    // The robot's side of the doctor, for scripts.
+    const doctor = await waitFor('the doctor endpoint saying streaming', async () => {
+      const body = (await (await fetch(new URL('/doctor', pageUrl))).json()) as {
+        verdict: { code: string; ok: boolean };
+        facts: { sessions: { connectionState: string }[] };
+      };
+      return body.verdict.code === 'playing' ? body : undefined;
+    });
+    expect(doctor.verdict.ok).toBe(true);
+    expect(doctor.facts.sessions.map((session) => session.connectionState)).toEqual(['connected']);
   }, 40_000);
 
   it('the doctor says playing, over the pair ICE selected', async () => {

@@ -90,7 +90,11 @@ export type VerdictCode =
   | 'interrupted'
   | 'no-rtp'
   | 'not-decoding'
-  | 'sender-cpu-bound';
+  | 'sender-cpu-bound'
+  // The sender's side alone (diagnoseSender):
+  | 'idle'
+  | 'not-registered'
+  | 'sessions-failed';
 
 export interface Verdict {
   code: VerdictCode;
@@ -246,4 +250,82 @@ export function diagnose(
 
 function connecting(summary: string): Verdict {
   return { code: 'connecting', ok: true, summary, nextStep: '' };
+}
+
+/** What the sender knows of itself, for {@link diagnoseSender} (a robot's `/doctor` endpoint). */
+export interface SenderFacts {
+  /** The sender's signaling state (`open` once registered). */
+  signaling: string;
+  cameras: readonly {
+    id: string;
+    /** Reported lost (unplugged, failing), with the reason. */
+    lost: boolean;
+    detail?: string;
+    /** Encoding (someone watches). */
+    running: boolean;
+    /** The camera's frame rate, frames per second. */
+    fps: number;
+    /** Mean time to encode a frame, ms. */
+    encodeMsAvg: number;
+  }[];
+  sessions: readonly { id: string; connectionState: string; packetsSent: number }[];
+}
+
+/**
+ * The verdict of the robot's side alone (no browser facts): not registered, a lost camera, an
+ * encoder slower than the camera's frame interval (it must drop frames), viewer sessions that
+ * failed to connect, else playing or idle. Which side's path failed only the browser can tell:
+ * the tile's panel.
+ */
+export function diagnoseSender(facts: SenderFacts): Verdict {
+  const fail = (code: VerdictCode, summary: string, nextStep: string): Verdict => ({
+    code,
+    ok: false,
+    summary,
+    nextStep,
+  });
+  if (facts.signaling !== 'open') {
+    return fail(
+      'not-registered',
+      `The sender is not registered with the signaling server (${facts.signaling}).`,
+      'Check SIGNALING_URL and SENDER_TOKEN, and that the signaling server runs; the sender keeps retrying.',
+    );
+  }
+  const lost = facts.cameras.filter((camera) => camera.lost);
+  if (lost.length > 0) {
+    return fail(
+      'camera-lost',
+      `Camera lost: ${lost.map((c) => (c.detail === undefined ? c.id : `${c.id} (${c.detail})`)).join(', ')}.`,
+      'Check its cable and power; the sender reopens it on its own and the video resumes.',
+    );
+  }
+  // Encoding a frame takes most of the time between two frames: the encoder cannot keep up and
+  // frames are dropped (10 % margin for the rest of the per-frame work).
+  const slow = facts.cameras.filter((c) => c.running && c.fps > 0 && c.encodeMsAvg > (0.9 * 1000) / c.fps);
+  if (slow.length > 0) {
+    return fail(
+      'sender-cpu-bound',
+      `The sender is CPU-bound: encoding ${slow.map((c) => `${c.id} takes ${Math.round(c.encodeMsAvg)} ms a frame at ${c.fps} fps`).join(', ')}; frames are dropped.`,
+      'Lower the camera resolution or frame rate (CAMERAS), or use a hardware encoder (ENCODER) if the robot has one.',
+    );
+  }
+  const failed = facts.sessions.filter((s) => s.connectionState === 'failed');
+  if (failed.length > 0) {
+    return fail(
+      'sessions-failed',
+      `${failed.length} viewer session(s) could not connect.`,
+      "Open the doctor panel under the tile in the viewer's browser: it tells which path failed and what to open.",
+    );
+  }
+  if (facts.sessions.length === 0) {
+    return { code: 'idle', ok: true, summary: 'Registered; nobody watches.', nextStep: '' };
+  }
+  const playing = facts.sessions.filter((s) => s.connectionState === 'connected' && s.packetsSent > 0);
+  if (playing.length === 0) return connecting('Viewer sessions are connecting.');
+  return {
+    code: 'playing',
+    ok: true,
+    summary: `Streaming to ${playing.length} viewer session(s).`,
+    nextStep: '',
+  };
 }

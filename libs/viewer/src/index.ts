@@ -10,13 +10,14 @@ export { cspSourceOf, parseHost, resolveSignalingUrl } from './signaling-url.js'
 export type { RequestOrigin, SignalingTarget } from './signaling-url.js';
 export { securityHeaders } from './security-headers.js';
 export { readViewerConfig } from './env-config.js';
-export { diagnose, parseCandidate } from './doctor.js';
+export { diagnose, diagnoseSender, parseCandidate } from './doctor.js';
 export type {
   CandidateInfo,
   CandidateType,
   ConnectivityFacts,
   DoctorDeadlines,
   DoctorReport,
+  SenderFacts,
   Verdict,
   VerdictCode,
 } from './doctor.js';

@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { diagnose, parseCandidate, type ConnectivityFacts } from '../src/index.js';
+import {
+  diagnose,
+  diagnoseSender,
+  parseCandidate,
+  type ConnectivityFacts,
+  type SenderFacts,
+} from '../src/index.js';
 
 const host = (address: string, protocol: 'udp' | 'tcp' = 'udp') =>
   parseCandidate(`candidate:1 1 ${protocol} 2122260223 ${address} 40000 typ host`)!;
@@ -151,5 +157,50 @@ describe('diagnose', () => {
   it('takes other deadlines', () => {
     const waiting = { ...playing, answered: false, elapsedMs: 2_000 };
     expect(diagnose(waiting, { answerMs: 1_000 }).code).toBe('no-answer');
+  });
+});
+
+describe('diagnoseSender', () => {
+  const streaming: SenderFacts = {
+    signaling: 'open',
+    cameras: [{ id: 'front', lost: false, running: true, fps: 30, encodeMsAvg: 9 }],
+    sessions: [{ id: 's1', connectionState: 'connected', packetsSent: 500 }],
+  };
+
+  it('says streaming, idle or connecting when nothing is wrong', () => {
+    expect(diagnoseSender(streaming)).toMatchObject({ code: 'playing', ok: true });
+    expect(diagnoseSender({ ...streaming, sessions: [] }).code).toBe('idle');
+    expect(
+      diagnoseSender({
+        ...streaming,
+        sessions: [{ id: 's1', connectionState: 'connecting', packetsSent: 0 }],
+      }).code,
+    ).toBe('connecting');
+  });
+
+  it('names what is wrong on the robot, most basic first', () => {
+    expect(diagnoseSender({ ...streaming, signaling: 'connecting' }).code).toBe('not-registered');
+    const lost = diagnoseSender({
+      ...streaming,
+      cameras: [{ ...streaming.cameras[0]!, lost: true, detail: 'device unplugged' }],
+    });
+    expect(lost.code).toBe('camera-lost');
+    expect(lost.summary).toContain('front (device unplugged)');
+    // 30 fps leaves 33 ms a frame: 31 ms of encoding cannot keep up.
+    const slow = diagnoseSender({ ...streaming, cameras: [{ ...streaming.cameras[0]!, encodeMsAvg: 31 }] });
+    expect(slow.code).toBe('sender-cpu-bound');
+    expect(slow.nextStep).toContain('CAMERAS');
+    expect(
+      diagnoseSender({
+        ...streaming,
+        cameras: [{ ...streaming.cameras[0]!, encodeMsAvg: 31, running: false }],
+      }).code,
+    ).toBe('playing');
+    expect(
+      diagnoseSender({
+        ...streaming,
+        sessions: [...streaming.sessions, { id: 's2', connectionState: 'failed', packetsSent: 0 }],
+      }).code,
+    ).toBe('sessions-failed');
   });
 });
