@@ -177,12 +177,13 @@ echo "node $(node --version), $(podman --version), shellcheck $(shellcheck --ver
 step "lint: compose schema, Dockerfiles, shell scripts"
 "$LINT/node_modules/.bin/dclint" --max-warnings 0 docker/compose.yaml || fail "dclint docker/compose.yaml"
 echo "docker/compose.yaml: valid (dclint)"
-for app in "${APPS[@]}"; do
+# robocam.Dockerfile (the one-process single container) is linted, not built here.
+for app in "${APPS[@]}" robocam; do
   "$LINT/node_modules/.bin/dockerfile-utils" lint "docker/$app.Dockerfile" || fail "dockerfile-utils: docker/$app.Dockerfile"
   echo "docker/$app.Dockerfile: clean (dockerfile-utils)"
 done
 bash -n start.sh || fail "bash -n start.sh"
-shellcheck -x start.sh docker/verify.sh scripts/use-node24.sh scripts/install-system-deps.sh || fail "shellcheck"
+shellcheck -x start.sh docker/verify.sh scripts/use-node24.sh scripts/node24.sh scripts/install-system-deps.sh || fail "shellcheck"
 echo "start.sh, docker/verify.sh: clean (shellcheck)"
 
 step "base image"

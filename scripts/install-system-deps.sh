@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages robocam's tests use, when missing, or the packages named as
-# arguments (docker/verify.sh passes its own). Needs root (CI runs as root).
+# arguments (docker/verify.sh passes its own). As root (CI) it installs them; as anyone else it
+# prints the one `apt-get install` line to run and exits 1. `npm test` runs it first.
 #   iproute2      the isolated network namespace for WebRTC tests
 #   chromium      browser end-to-end tests (driven by playwright-core)
 #   firefox-esr   the same end-to-end flows in Firefox (driven by puppeteer-core over WebDriver BiDi)
@@ -11,10 +12,19 @@
 set -euo pipefail
 packages=("$@")
 [ "${#packages[@]}" -gt 0 ] || packages=(iproute2 chromium firefox-esr coturn v4l-utils gcc make)
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "not a Debian or Ubuntu system: cannot check for ${packages[*]}; install their equivalents if tests fail" >&2
+  exit 0
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
+  echo "robocam's tests need Debian packages that are missing; install them, then run the command again:" >&2
+  echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -5,12 +5,14 @@
 // own, the others are stopped and the exit status is non-zero.
 //
 //   npm start                      build, then run → http://localhost:8080
+//   npm start -- --one-process     the same in one process (apps/robocam): page, signaling, sender
+//                                  and health all on PORT; the recommended way on a single robot
 //   npm start -- --no-build        run what is already built
 //   CAMERAS=testpattern:640x480@30,testpattern:320x240@30 CODEC=h264 npm start
 //
 // Environment: every variable passes through to the three apps (CAMERAS, CODEC, LOG_LEVEL, …).
 // Ports: PORT is the viewer page's (default 8080), SIGNAL_PORT the signaling server's (8765),
-// HEALTH_PORT the sender's health endpoint (8766).
+// HEALTH_PORT the sender's health endpoint (8766); with --one-process, PORT alone.
 import { spawn, spawnSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,7 +22,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 if (args.has('--help') || args.has('-h')) {
-  console.log('usage: npm start [-- --no-build]   (see the comment at the top of scripts/start.mjs)');
+  console.log(
+    'usage: npm start [-- --one-process] [--no-build]   (see the comment at the top of scripts/start.mjs)',
+  );
   process.exit(0);
 }
 if (Number(process.versions.node.split('.')[0]) < 24) {
@@ -28,6 +32,7 @@ if (Number(process.versions.node.split('.')[0]) < 24) {
   process.exit(1);
 }
 
+const oneProcess = args.has('--one-process');
 const env = process.env;
 const webPort = env.PORT || '8080';
 const signalPort = env.SIGNAL_PORT || '8765';
@@ -39,10 +44,11 @@ const color = (code, text) => (tty ? `\u001b[${code}m${text}\u001b[0m` : text);
 // ---- build ------------------------------------------------------------------------------------
 
 if (!args.has('--no-build')) {
-  console.log(color('1', 'building signal, sender and web…'));
+  const projects = oneProcess ? ['robocam'] : ['signal', 'sender', 'web'];
+  console.log(color('1', `building ${projects.join(', ')}…`));
   const build = spawnSync(
     'npx',
-    ['nx', 'run-many', '-t', 'build', '-p', 'signal', 'sender', 'web', '--outputStyle=static'],
+    ['nx', 'run-many', '-t', 'build', '-p', ...projects, '--outputStyle=static'],
     {
       cwd: root,
       stdio: 'inherit',
@@ -58,7 +64,7 @@ if (!args.has('--no-build')) {
 // ---- the three services -------------------------------------------------------------------------
 
 const { SIGNALING_URL: senderSignalingUrl, ...shared } = env;
-const services = [
+const threeServices = [
   { name: 'signal', colour: '35', env: { ...shared, PORT: signalPort } },
   {
     name: 'sender',
@@ -77,6 +83,9 @@ const services = [
     env: { ...shared, PORT: webPort, SIGNALING_PORT: env.SIGNALING_PORT || signalPort },
   },
 ];
+const services = oneProcess
+  ? [{ name: 'robocam', colour: '36', env: { ...shared, PORT: webPort } }]
+  : threeServices;
 
 const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const LEVEL_COLOURS = { 40: '33', 50: '31', 60: '31' };
@@ -98,11 +107,14 @@ function printLine(service, line, stream) {
     stream.write(`${prefix} ${line}\n`);
     return;
   }
-  const { level, time, msg, pid: _pid, hostname: _hostname, name: _name, ...rest } = record;
+  const { level, time, msg, pid: _pid, hostname: _hostname, name: _name, component, ...rest } = record;
   const clock = new Date(typeof time === 'number' ? time : Date.now()).toISOString().slice(11, 23);
+  // The one process logs for its three parts: name the part (signal, web, sender) where the three
+  // processes' names would stand.
+  const who = typeof component === 'string' ? color(service.colour, component.padEnd(width)) : prefix;
   const label = color(LEVEL_COLOURS[level] ?? '32', (LEVELS[level] ?? String(level)).padEnd(5));
   const extra = Object.keys(rest).length === 0 ? '' : ` ${color('2', JSON.stringify(rest))}`;
-  stream.write(`${color('2', clock)} ${prefix} ${label} ${msg ?? ''}${extra}\n`);
+  stream.write(`${color('2', clock)} ${who} ${label} ${msg ?? ''}${extra}\n`);
 }
 
 let stopping = false;
@@ -162,7 +174,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
       for (const { child } of children) child.kill('SIGKILL');
       process.exit(130);
     }
-    if (!stopping) console.log(`\n${signal}: stopping signal, sender and web…`);
+    if (!stopping)
+      console.log(`\n${signal}: stopping ${services.map((service) => service.name).join(', ')}…`);
     void stop(0);
   });
 }
@@ -192,7 +205,9 @@ if (await ready(`http://localhost:${webPort}/healthz`)) {
       '',
       color('1', `robocam is running: open http://localhost:${webPort}`),
       lan.length > 0 ? `  from other machines: ${lan.join('  ')}` : undefined,
-      `  signaling ws://localhost:${signalPort}   sender stats http://localhost:${healthPort}/stats`,
+      oneProcess
+        ? `  one process: signaling ws://localhost:${webPort}/signal   sender stats http://localhost:${webPort}/stats`
+        : `  signaling ws://localhost:${signalPort}   sender stats http://localhost:${healthPort}/stats`,
       '  Ctrl-C stops everything.',
       '',
     ]

@@ -1,3 +1,1 @@
-export { readConfig, ConfigError } from './config.js';
-export type { SenderAppConfig } from './config.js';
 export { startHealthServer } from './health-server.js';

@@ -1,12 +1,11 @@
-import { Sender, UdpBridge, setFfmpegLogLevel } from '@robocam/sender';
+import { readSenderConfig, Sender, UdpBridge, setFfmpegLogLevel } from '@robocam/sender';
 import { exitOnConfigError, shutdownOnSignals } from '@robocam/service';
 import { pino } from 'pino';
-import { readConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
 
 // Wiring only (loaded by main.ts): configuration from the environment, a pino logger, the sender,
 // signal handling.
-const config = exitOnConfigError('sender', () => readConfig(process.env));
+const config = exitOnConfigError('sender', () => readSenderConfig(process.env));
 const logger = pino({ name: 'robocam-sender', level: config.logLevel });
 // FFmpeg prints to stderr on its own; keep it to errors unless debugging.
 setFfmpegLogLevel(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'info' : 'error');

@@ -1,11 +1,10 @@
 import { exitOnConfigError, shutdownOnSignals } from '@robocam/service';
-import { startViewerServer } from '@robocam/viewer';
+import { readViewerConfig, startViewerServer } from '@robocam/viewer';
 import { pino } from 'pino';
-import { readConfig } from './config.js';
 
 // Wiring only: configuration from the environment, a pino logger, the viewer server (with the page
 // @robocam/viewer ships), signal handling.
-const config = exitOnConfigError('web', () => readConfig(process.env));
+const config = exitOnConfigError('web', () => readViewerConfig(process.env));
 const logger = pino({ name: 'robocam-web', level: config.logLevel });
 const server = await startViewerServer({
   port: config.port,

@@ -31,6 +31,8 @@ export { EncoderUnavailableError, InvalidEncoderSettingsError } from './encoder/
 export type { KeyframeReason } from './keyframe-policy.js';
 export { ConfigurationError } from './errors.js';
 export { setFfmpegLogLevel } from './ffmpeg-log.js';
+export { readSenderConfig } from './env-config.js';
+export type { SenderEnvConfig } from './env-config.js';
 export type { FfmpegLogLevel } from './ffmpeg-log.js';
 // The shared vocabulary (@robocam/types) this package's API speaks.
 export { InvalidStateError, RobocamError, silentLogger } from '@robocam/types';

@@ -5,6 +5,8 @@
  * that drives it over WebSocket, and the {@link WhepEndpoint} that drives it over HTTP.
  */
 export { createSignalingServer } from './server.js';
+export { createSignalingHandler } from './handler.js';
+export type { SignalingHandler, SignalingHandlerSettings } from './handler.js';
 export type { SignalingServer, SignalingServerSettings, SignalingStats } from './server.js';
 export { SignalingRouter } from './router.js';
 export { UNAUTHORIZED_CLOSE_CODE } from './peer.js';
@@ -17,3 +19,5 @@ export type { WhepIceServer, WhepSettings } from './whep.js';
 export { WhepError } from './errors.js';
 export type { WhepErrorCode } from './errors.js';
 export { SignalingMetrics } from './metrics.js';
+export { readSignalingConfig } from './env-config.js';
+export type { SignalingEnvConfig } from './env-config.js';

@@ -2,10 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { silentLogger, type Logger } from '@robocam/types';
-import { SignalingMetrics } from './metrics.js';
-import { SignalingRouter } from './router.js';
-import { WhepEndpoint, type WhepIceServer } from './whep.js';
-import { tokenAuthorizer, WebSocketAdapter } from './ws-adapter.js';
+import { createSignalingHandler, sendJson } from './handler.js';
+import type { SignalingMetrics } from './metrics.js';
+import type { WhepIceServer } from './whep.js';
 
 export interface SignalingServerSettings {
   /** TCP port for WebSocket and HTTP. Default 8765; 0 picks a free port. */
@@ -84,64 +83,13 @@ export interface SignalingServer {
 export async function createSignalingServer({
   port = 8765,
   host = '::',
-  senderToken,
-  viewerToken,
-  allowedOrigins,
-  // Limits left unset take the defaults of the part that enforces them (SignalingRouter: sessions;
-  // WebSocketAdapter: message size and rate, connections, registration timeout), stated there
-  // once. The heartbeat is set here because both use it and must agree.
-  maxMessageBytes,
-  messagesPerSecond,
-  messageBurst,
-  maxConnections,
-  maxSessionsPerSender,
-  maxSessionsPerViewer,
-  heartbeatMs = 10_000,
-  registrationTimeoutMs,
   logger = silentLogger,
-  processMetrics = false,
-  whepIceServers,
-  whepAnswerTimeoutMs,
+  ...settings
 }: SignalingServerSettings = {}): Promise<SignalingServer> {
-  const metrics = new SignalingMetrics(processMetrics);
+  const handler = createSignalingHandler({ ...settings, logger });
+  const { metrics } = handler;
+  const stats = (): SignalingStats => handler.stats();
   const startedAt = Date.now();
-  const router = new SignalingRouter({
-    maxSessionsPerSender,
-    maxSessionsPerViewer,
-    heartbeatMs,
-    authorize: tokenAuthorizer({ senderToken, viewerToken }),
-    observer: {
-      routed: (type) => metrics.routed.inc({ type }),
-      rejected: (code) => metrics.rejected.inc({ reason: code }),
-      peersChanged: ({ viewers, senders }) => {
-        metrics.viewers.set(viewers);
-        metrics.senders.set(senders);
-      },
-      sessionsChanged: (count) => metrics.sessions.set(count),
-    },
-    logger,
-  });
-  const whep = new WhepEndpoint(router, {
-    viewerToken,
-    allowedOrigins,
-    iceServers: whepIceServers,
-    answerTimeoutMs: whepAnswerTimeoutMs,
-    onSessionCount: (count) => metrics.whepSessions.set(count),
-    logger,
-  });
-  const ws = new WebSocketAdapter(router, {
-    allowedOrigins,
-    maxMessageBytes,
-    messagesPerSecond,
-    messageBurst,
-    maxConnections,
-    heartbeatMs,
-    registrationTimeoutMs,
-    metrics,
-    logger,
-  });
-
-  const stats = (): SignalingStats => ({ ...router.stats(), connections: ws.connectionCount });
 
   const http = createServer((request, response) => {
     handleHttp(request, response).catch((error: unknown) => {
@@ -151,7 +99,7 @@ export async function createSignalingServer({
     });
   });
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    ws.handleUpgrade(request, socket, head);
+    handler.handleUpgrade(request, socket, head);
   });
   http.on('clientError', (_error, socket) => {
     socket.destroy();
@@ -167,13 +115,7 @@ export async function createSignalingServer({
       });
       return;
     }
-    if (request.method === 'GET' && path === '/metrics') {
-      const body = await metrics.registry.metrics();
-      response.writeHead(200, { 'content-type': metrics.registry.contentType });
-      response.end(body);
-      return;
-    }
-    if (path !== undefined && (await whep.handle(request, response, path))) return;
+    if (await handler.handleRequest(request, response)) return;
     sendJson(response, 404, { error: 'not found' });
   }
 
@@ -186,7 +128,7 @@ export async function createSignalingServer({
       });
     });
   } catch (error) {
-    void ws.close();
+    void handler.close();
     throw error;
   }
   const boundPort = (http.address() as AddressInfo).port;
@@ -194,10 +136,7 @@ export async function createSignalingServer({
 
   let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
-    whep.close();
-    logger.info({ connections: ws.connectionCount }, 'signaling server shutting down');
-    const socketsClosed = ws.close();
-    await socketsClosed;
+    await handler.close();
     await new Promise<void>((resolve) => {
       http.close(() => {
         resolve();
@@ -218,12 +157,4 @@ export async function createSignalingServer({
       return closing;
     },
   };
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-  });
-  response.end(JSON.stringify(body));
 }

@@ -11,4 +11,17 @@ export type { IceServerSettings, PageIceServer } from './ice-servers.js';
 export { cspSourceOf, parseHost, resolveSignalingUrl } from './signaling-url.js';
 export type { RequestOrigin, SignalingTarget } from './signaling-url.js';
 export { securityHeaders } from './security-headers.js';
+export { readViewerConfig } from './env-config.js';
+export { diagnose, diagnoseSender, parseCandidate } from './doctor.js';
+export type {
+  CandidateInfo,
+  CandidateType,
+  ConnectivityFacts,
+  DoctorDeadlines,
+  DoctorReport,
+  SenderFacts,
+  Verdict,
+  VerdictCode,
+} from './doctor.js';
+export type { ViewerEnvConfig } from './env-config.js';
 export type { RobocamHook, TileSnapshot, TileStatus } from './page-hook.js';

@@ -1,6 +1,7 @@
 // The page's test hook, `window.robocam`, as types: what end-to-end tests (and the devtools
 // console) can read from a running viewer page. Types only, so that Node code (tests driving a
 // browser) can import them without the page's DOM code.
+import type { DoctorReport } from './doctor.js';
 
 /** What a camera tile is doing, as shown on its status line and in the test hook. */
 export type TileStatus =
@@ -85,6 +86,8 @@ export interface TileSnapshot {
   /** performance.now() of the first frame this tile ever showed (ms since navigation start). */
   firstFrameAt: number | null;
   lastFrameAt: number | null;
+  /** The connectivity doctor's verdict on the latest session, with its facts; null before one. */
+  doctor: DoctorReport | null;
   /** When the current session sent its offer, got the answer, connected, showed its first frame. */
   timeline: {
     offer: number;

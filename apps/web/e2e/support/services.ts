@@ -15,7 +15,7 @@ export function clearArtifacts(suite: string): void {
   for (const file of readdirSync(ARTIFACTS)) if (file.startsWith(`${suite}-`)) rmSync(join(ARTIFACTS, file));
 }
 
-export type AppName = 'signal' | 'sender' | 'web';
+export type AppName = 'signal' | 'sender' | 'web' | 'robocam';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

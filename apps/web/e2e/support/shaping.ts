@@ -96,6 +96,41 @@ function setLoMtu(mtu: number): void {
   if (result.status !== 0) throw new Error(`ip link set dev lo mtu ${mtu} failed: ${result.stderr.trim()}`);
 }
 
+/**
+ * Drops every UDP packet on the links, TCP (signaling, the page) untouched: a network with no UDP
+ * path between browser and robot. This kernel has neither netem nor the drop action (act_gact), so
+ * UDP is classified into a token bucket whose burst (40 bytes) is smaller than any UDP packet,
+ * which tbf never sends. Undone by {@link clearShaping}. (field-local, issue #15: the doctor's test.)
+ */
+export function blockUdp(): void {
+  for (const link of LINKS) {
+    tc(['qdisc', 'replace', 'dev', link, 'root', 'handle', '1:', 'htb', 'default', '10', 'r2q', '1000']);
+    tc(['class', 'add', 'dev', link, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1gbit']);
+    tc(['class', 'add', 'dev', link, 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '1gbit']);
+    tc(['qdisc', 'add', 'dev', link, 'parent', '1:20', 'tbf', 'rate', '8kbit', 'burst', '40', 'limit', '40']);
+    tc([
+      'filter',
+      'add',
+      'dev',
+      link,
+      'parent',
+      '1:',
+      'protocol',
+      'ip',
+      'prio',
+      '1',
+      'u32',
+      'match',
+      'ip',
+      'protocol',
+      '17',
+      '0xff',
+      'flowid',
+      '1:20',
+    ]);
+  }
+}
+
 /** Removes every rule from the links (and gives lo its MTU back): they run free again. Idempotent. */
 export function clearShaping(): void {
   portShaping = undefined;

@@ -37,6 +37,7 @@ export type PlaybackSnapshot = Omit<
   | 'resyncs'
   | 'control'
   | 'firstFrameAt'
+  | 'doctor'
 >;
 
 /** A number rounded to 0.1 for the test hook; null when unknown. */

@@ -3,6 +3,7 @@ import { Backoff, type BackoffSettings } from '@robocam/types';
 import type { TileSnapshot, TileStatus } from '../page-hook.js';
 import type { SenderClock } from './clock.js';
 import type { DriveControl } from './drive.js';
+import { DoctorPanel } from './doctor-panel.js';
 import { Playback, roundOrNull } from './playback.js';
 import { isRefusal, tileStatus, type SessionCloseInfo } from './status.js';
 import { TileView } from './tile-view.js';
@@ -46,6 +47,11 @@ export class Tile {
   readonly #host: TileHost;
   readonly #drive: DriveControl;
   readonly #view: TileView;
+  /** The connectivity doctor (field-local, issue #15): follows each session, keeps the last verdict. */
+  readonly #doctor = new DoctorPanel(() => ({
+    lost: this.#info.status === 'lost',
+    detail: this.#info.detail,
+  }));
   #info: CameraInfo;
   #senderId: string | undefined;
   #active: Playback | undefined;
@@ -94,6 +100,7 @@ export class Tile {
       },
     });
     this.#view.showInfo(info, senderName);
+    this.#view.element.append(this.#doctor.element);
     this.render();
   }
 
@@ -233,6 +240,7 @@ export class Tile {
       resyncs: this.#resyncs,
       control: this.#drive.snapshot(),
       firstFrameAt: roundOrNull(this.#firstFrameAt),
+      doctor: this.#doctor.report,
       ...(this.#active?.snapshot() ?? Playback.emptySnapshot),
     };
   }
@@ -245,6 +253,7 @@ export class Tile {
     const info: SessionCloseInfo = { origin: 'parent', code: 'closed', message: 'viewer closed the camera' };
     this.#pending?.session.close(info);
     this.#active?.session.close(info);
+    this.#doctor.close();
     this.#closed = true;
     this.#view.element.remove();
   }
@@ -314,6 +323,7 @@ export class Tile {
       },
     });
     this.#drive.attach(playback.session.id, playback.session.control, playback.session.events);
+    this.#doctor.watch(playback.session);
     this.#sessionsStarted += 1;
     playback.video.dataset.session = playback.session.id;
     if (this.#active === undefined) {

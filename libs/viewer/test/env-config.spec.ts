@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, readConfig } from '../src/config.js';
+import { ConfigError } from '@robocam/service';
+import { readViewerConfig as readConfig } from '../src/index.js';
 
 describe('readConfig', () => {
   it('has defaults for everything', () => {

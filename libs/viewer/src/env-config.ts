@@ -7,9 +7,8 @@ import {
   type LogLevel,
 } from '@robocam/service';
 import { z } from 'zod';
-import type { IceServerSettings, SignalingTarget } from '@robocam/viewer';
-
-export { ConfigError };
+import type { IceServerSettings } from './ice-servers.js';
+import type { SignalingTarget } from './signaling-url.js';
 
 /** An absolute ws:// or wss:// URL, or a path on the page's own origin (for a reverse proxy). */
 const signalingUrl = z
@@ -42,7 +41,8 @@ const envSchema = z.object({
   ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
 });
 
-export interface WebAppConfig {
+/** The viewer service's configuration, as {@link readViewerConfig} reads it from the environment. */
+export interface ViewerEnvConfig {
   port: number;
   host: string;
   logLevel: LogLevel;
@@ -54,8 +54,13 @@ export interface WebAppConfig {
   iceServers?: IceServerSettings;
 }
 
-/** Reads the web server's configuration from environment variables. */
-export function readConfig(env: NodeJS.ProcessEnv): WebAppConfig {
+/**
+ * Reads the viewer web server's configuration from environment variables (the table in the README,
+ * "apps/web"); shared by apps/web and the one-process apps/robocam.
+ *
+ * @throws ConfigError naming every invalid variable.
+ */
+export function readViewerConfig(env: NodeJS.ProcessEnv): ViewerEnvConfig {
   const e = readEnv(envSchema, env);
   // PUBLIC_SIGNALING_URL is what browsers use; SIGNALING_URL (the sender's variable) is the fallback
   // so that one environment file can serve both apps.

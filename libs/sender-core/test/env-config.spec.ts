@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, readConfig } from '../src/index.js';
+import { ConfigError } from '@robocam/service';
+import { readSenderConfig as readConfig } from '../src/index.js';
 
 describe('sender configuration', () => {
   it('defaults to one 720p30 test pattern on the local signaling server', () => {

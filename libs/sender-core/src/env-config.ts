@@ -1,10 +1,8 @@
-import {
-  ConfigurationError,
-  parseCameraList,
-  type EncoderPreference,
-  type SenderSettings,
-  type VideoCodec,
-} from '@robocam/sender';
+import type { VideoCodec } from '@robocam/types';
+import { parseCameraList } from './camera-list.js';
+import type { EncoderPreference } from './encoder/index.js';
+import { ConfigurationError } from './errors.js';
+import type { SenderSettings } from './sender.js';
 import {
   ConfigError,
   listSchema,
@@ -14,8 +12,6 @@ import {
   type LogLevel,
 } from '@robocam/service';
 import { z } from 'zod';
-
-export { ConfigError } from '@robocam/service';
 
 const envSchema = z.object({
   SIGNALING_URL: z
@@ -54,7 +50,8 @@ const envSchema = z.object({
   TELEMETRY_UDP_PORT: portSchema.optional(),
 });
 
-export interface SenderAppConfig {
+/** The sender service's configuration, as {@link readSenderConfig} reads it from the environment. */
+export interface SenderEnvConfig {
   logLevel: LogLevel;
   healthPort: number;
   /** The UDP bridge to robot software; undefined when neither CONTROL_UDP nor TELEMETRY_UDP_PORT is set. */
@@ -62,8 +59,13 @@ export interface SenderAppConfig {
   sender: Omit<SenderSettings, 'logger'>;
 }
 
-/** Reads the sender's configuration from environment variables. */
-export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
+/**
+ * Reads the sender service's configuration from environment variables (the table in the README,
+ * "apps/sender"); shared by apps/sender and the one-process apps/robocam.
+ *
+ * @throws ConfigError naming every invalid variable.
+ */
+export function readSenderConfig(env: NodeJS.ProcessEnv): SenderEnvConfig {
   const e = readEnv(envSchema, env);
   let cameras;
   try {

@@ -1,8 +1,6 @@
 import { listSchema, logLevelSchema, portSchema, readEnv, type LogLevel } from '@robocam/service';
 import { z } from 'zod';
-import type { SignalingServerSettings } from '@robocam/signaling';
-
-export { ConfigError } from '@robocam/service';
+import type { SignalingServerSettings } from './server.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -22,13 +20,19 @@ const envSchema = z.object({
   ICE_CREDENTIAL: z.string().optional(),
 });
 
-export interface SignalAppConfig {
+/** The signaling service's configuration, as {@link readSignalingConfig} reads it from the environment. */
+export interface SignalingEnvConfig {
   logLevel: LogLevel;
   server: SignalingServerSettings;
 }
 
-/** Reads the signaling server's configuration from environment variables. */
-export function readConfig(env: NodeJS.ProcessEnv): SignalAppConfig {
+/**
+ * Reads the signaling server's configuration from environment variables (the table in the README,
+ * "apps/signal"); shared by apps/signal and the one-process apps/robocam.
+ *
+ * @throws ConfigError naming every invalid variable.
+ */
+export function readSignalingConfig(env: NodeJS.ProcessEnv): SignalingEnvConfig {
   const e = readEnv(envSchema, env);
   return {
     logLevel: e.LOG_LEVEL,

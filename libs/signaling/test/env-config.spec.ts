@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, readConfig } from '../src/index.js';
+import { ConfigError } from '@robocam/service';
+import { readSignalingConfig as readConfig } from '../src/index.js';
 
 describe('readConfig', () => {
   it('defaults to port 8765 on every interface, open, with process metrics', () => {

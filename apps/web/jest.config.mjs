@@ -1,3 +1,0 @@
-import { createJestConfig } from '../../jest.preset.mjs';
-
-export default createJestConfig(import.meta.url);
