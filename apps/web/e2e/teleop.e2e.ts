@@ -24,11 +24,15 @@ import {
   waitFor,
   type Service,
 } from './support/services.js';
+import { assertCanShape, blockUdpPorts, clearShaping } from './support/shaping.js';
 
 const SUITE = 'teleop';
 const stack = stackOn(58_000);
 const CAMERA = 'testpattern';
 const TELEMETRY_PORT = 58_871;
+/** The sender's media ports: 0xa000–0xa03f. */
+const RTC_PORT_BASE = 40_960;
+const RTC_PORT_COUNT = 64;
 
 interface Datagram {
   type: string;
@@ -78,6 +82,9 @@ function senderEnv(extra: Record<string, string> = {}): Record<string, string> {
     CAMERAS: 'testpattern:320x240@15',
     CONTROL_UDP: `127.0.0.1:${robot.address().port}`,
     TELEMETRY_UDP_PORT: String(TELEMETRY_PORT),
+    // One aligned block of ports, so that the link-cut test can drop exactly the media and data
+    // channels (support/shaping.ts, blockUdpPorts).
+    RTC_PORT_RANGE: `${RTC_PORT_BASE}-${RTC_PORT_BASE + RTC_PORT_COUNT - 1}`,
     ...extra,
   };
 }
@@ -310,6 +317,7 @@ describe('teleop from the page', () => {
   });
 
   it('stops the robot exactly once when the driving browser is killed, and when its link is cut', async () => {
+    assertCanShape();
     for (const how of ['killed', 'cut'] as const) {
       const server: BrowserServer = await chromium.launchServer({
         executablePath: findChromium(),
@@ -330,10 +338,11 @@ describe('teleop from the page', () => {
         });
         const pids = processTree(server.process().pid ?? -1);
         const since = performance.now();
-        // Killed: every process of the browser at once. Cut: frozen (SIGSTOP), which from the
-        // robot's side is a link gone silent both ways (this kernel has neither netem nor tc's drop
-        // action); its signaling connection stays open, so only the deadman can notice.
-        signalAll(pids, how === 'killed' ? 'SIGKILL' : 'SIGSTOP');
+        // Killed: every process of the browser at once. Cut: every UDP packet from or to the
+        // sender's media ports dropped in the kernel; the signaling connection (TCP) stays up, so
+        // only the deadman can notice.
+        if (how === 'killed') signalAll(pids, 'SIGKILL');
+        else blockUdpPorts(RTC_PORT_BASE, RTC_PORT_COUNT);
         await waitFor(
           `a stop after the browser was ${how}`,
           () => (stops(since).length > 0 ? true : undefined),
@@ -348,9 +357,9 @@ describe('teleop from the page', () => {
         // the session before the deadman fires.
         expect(raised[0]?.reason).toMatch(how === 'killed' ? /^(deadman|disconnected)$/ : /^deadman$/);
         expect(raised[0]?.idleMs).toBeLessThanOrEqual(600);
-        if (how === 'cut') signalAll(pids, 'SIGKILL');
         await remote.close().catch(() => undefined);
       } finally {
+        clearShaping();
         await server.kill();
       }
       await waitFor(

@@ -103,31 +103,52 @@ function setLoMtu(mtu: number): void {
  * which tbf never sends. Undone by {@link clearShaping}. (field-local, issue #15: the doctor's test.)
  */
 export function blockUdp(): void {
+  dropUdp([['ip', 'protocol', '17', '0xff']]);
+}
+
+/**
+ * Drops the UDP packets from or to the ports `base`…`base + size - 1` (`size` a power of two,
+ * `base` a multiple of it: one u32 mask), as {@link blockUdp} does for all UDP: the media and data
+ * channels of a sender with that `RTC_PORT_RANGE` are cut while every other packet (signaling,
+ * other UDP on the machine) passes. Undone by {@link clearShaping}.
+ */
+export function blockUdpPorts(base: number, size: number): void {
+  if (size & (size - 1) || base % size !== 0)
+    throw new Error(`${base}+${size}: not an aligned power-of-two block`);
+  const mask = `0x${(0xffff & ~(size - 1)).toString(16)}`;
+  const udp = ['ip', 'protocol', '17', '0xff'];
+  dropUdp([
+    [...udp, 'match', 'ip', 'sport', String(base), mask],
+    [...udp, 'match', 'ip', 'dport', String(base), mask],
+  ]);
+}
+
+/** Classifies packets matching any of `matches` (u32 selectors) into a class that drops them all. */
+function dropUdp(matches: readonly (readonly string[])[]): void {
   for (const link of LINKS) {
     tc(['qdisc', 'replace', 'dev', link, 'root', 'handle', '1:', 'htb', 'default', '10', 'r2q', '1000']);
     tc(['class', 'add', 'dev', link, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '1gbit']);
     tc(['class', 'add', 'dev', link, 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '1gbit']);
     tc(['qdisc', 'add', 'dev', link, 'parent', '1:20', 'tbf', 'rate', '8kbit', 'burst', '40', 'limit', '40']);
-    tc([
-      'filter',
-      'add',
-      'dev',
-      link,
-      'parent',
-      '1:',
-      'protocol',
-      'ip',
-      'prio',
-      '1',
-      'u32',
-      'match',
-      'ip',
-      'protocol',
-      '17',
-      '0xff',
-      'flowid',
-      '1:20',
-    ]);
+    for (const match of matches) {
+      tc([
+        'filter',
+        'add',
+        'dev',
+        link,
+        'parent',
+        '1:',
+        'protocol',
+        'ip',
+        'prio',
+        '1',
+        'u32',
+        'match',
+        ...match,
+        'flowid',
+        '1:20',
+      ]);
+    }
   }
 }
 
