@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import {
+  CHROMIUM_ARGS,
   findChromium,
   isLive,
   launchChromium,
@@ -321,12 +322,7 @@ describe('teleop from the page', () => {
     for (const how of ['killed', 'cut'] as const) {
       const server: BrowserServer = await chromium.launchServer({
         executablePath: findChromium(),
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--autoplay-policy=no-user-gesture-required',
-          '--disable-features=WebRtcHideLocalIpsWithMdns',
-        ],
+        args: [...CHROMIUM_ARGS],
       });
       try {
         const remote = await chromium.connect(server.wsEndpoint());

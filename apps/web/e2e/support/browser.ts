@@ -54,23 +54,23 @@ export function findChromium(): string {
   );
 }
 
-/** Launches headless Chromium with the flags WebRTC tests need on a machine without a GPU. */
+/** The flags WebRTC tests need from headless Chromium on a machine without a GPU. */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+  // Raw host addresses instead of .local names: werift would spend 10 s on an mDNS lookup.
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+/** Launches headless Chromium with {@link CHROMIUM_ARGS}. */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: findChromium(),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-      // Raw host addresses instead of .local names: werift would spend 10 s on an mDNS lookup.
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  });
+  return chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_ARGS] });
 }
 
 /**
