@@ -263,8 +263,20 @@ export class ViewerSession
     if (this.closed) throw new InvalidStateError('session closed while negotiating');
   }
 
+  /** Refuses (`no-common-codec`) an SDP without the session's codec. */
+  #requireCodec(sdp: string): void {
+    const codecName = this.#settings.codec === 'vp8' ? 'VP8' : 'H264';
+    if (!new RegExp(`\\ba=rtpmap:\\d+ ${codecName}/90000`, 'i').test(sdp)) {
+      throw new NegotiationError('no-common-codec', `the viewer does not accept ${this.#settings.codec}`);
+    }
+  }
+
   async #negotiate(offerSdp: string): Promise<string> {
     const { cameras, peer } = this.#settings;
+    // Before werift sees it: an offer without our codec whose bundle also carries the data
+    // channels (Firefox without OpenH264 facing CODEC=h264) made werift fail the peer connection
+    // during negotiation, and the viewer got `peer-failed` instead of the refusal it can explain.
+    this.#requireCodec(offerSdp);
     const useIceLite = (peer.iceServers ?? []).length === 0;
     // H.264: the cameras have encoded by now (answer() waits for them), so their profile is known.
     this.#h264 = sessionH264(this.#settings.codec, cameras, this.#logger);
@@ -322,10 +334,7 @@ export class ViewerSession
     const sdp = pc.localDescription?.sdp;
     if (sdp === undefined) throw new NegotiationError('internal', 'no local description');
     // werift answers an offer without our codec with the offer's codecs: look for ours by name.
-    const codecName = this.#settings.codec === 'vp8' ? 'VP8' : 'H264';
-    if (!new RegExp(`\\ba=rtpmap:\\d+ ${codecName}/90000`, 'i').test(sdp)) {
-      throw new NegotiationError('no-common-codec', `the viewer does not accept ${this.#settings.codec}`);
-    }
+    this.#requireCodec(sdp);
     const connectTimeoutMs = peer.connectTimeoutMs ?? 15_000;
     this.#connectTimer = setTimeout(() => {
       if (pc.connectionState === 'connected') return;
