@@ -10,6 +10,14 @@ export { Sender, createSender } from './sender.js';
 export type { CameraSpec, SenderEvents, SenderSettings, SenderStats } from './sender.js';
 export type { CameraStats, SenderCamera, SenderCameraEvents } from './camera-pipeline.js';
 export type { PeerSettings, SenderSession, SessionCloseInfo, ViewerSessionStats } from './viewer-session.js';
+export type {
+  PublicationEvents,
+  PublicationState,
+  PublicationStats,
+  SenderPublication,
+  WhipPublishOptions,
+} from './whip/whip-publication.js';
+export { WhipError, type WhipErrorCode } from './whip/whip-client.js';
 export { nameCameras, parseCameraList, type NamedCameraSpec } from './camera-list.js';
 export type { VideoSource, VideoSourceEvents } from './video-source.js';
 export { TestPatternSource } from './test-pattern-source.js';
