@@ -1,5 +1,6 @@
 import {
   ConfigurationError,
+  nameCameras,
   parseCameraList,
   type EncoderPreference,
   type SenderSettings,
@@ -42,12 +43,50 @@ const envSchema = z.object({
   ANNOUNCED_IPS: listSchema.optional(),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).optional(),
   HEALTH_PORT: portSchema.default(8766),
+  PUBLISH_WHIP: listSchema.optional(),
+  PUBLISH_WHIP_TOKEN: z.string().min(1).optional(),
 });
+
+/** One camera to publish to a WHIP endpoint (`PUBLISH_WHIP`). */
+export interface WhipTarget {
+  /** Camera id (the first camera when `PUBLISH_WHIP` names none). */
+  camera: string;
+  /** The WHIP endpoint URL. */
+  url: string;
+}
 
 export interface SenderAppConfig {
   logLevel: LogLevel;
   healthPort: number;
   sender: Omit<SenderSettings, 'logger'>;
+  /** Cameras to publish to WHIP endpoints (`PUBLISH_WHIP`); empty when unset. */
+  publish: WhipTarget[];
+  /** Bearer token for every WHIP endpoint (`PUBLISH_WHIP_TOKEN`). */
+  publishToken: string | undefined;
+}
+
+/**
+ * `PUBLISH_WHIP` entries: `camera=url` or a bare `url` (the first camera). Messages never echo
+ * the URL: a WHIP URL may carry a secret in its query.
+ */
+function parseWhipTargets(entries: readonly string[], cameraIds: readonly string[]): WhipTarget[] {
+  return entries.map((entry, index) => {
+    const named = /^([a-z0-9_-]+)=(.*)$/.exec(entry);
+    const camera = named === null ? cameraIds[0] : (named[1] as string);
+    const url = named === null ? entry : (named[2] as string);
+    const where = `PUBLISH_WHIP entry ${index + 1}`;
+    if (!/^https?:\/\/\S+$/i.test(url) || !URL.canParse(url)) {
+      throw new ConfigError(
+        `invalid configuration:\n  ${where}: must be URL or camera=URL with an http(s) URL`,
+      );
+    }
+    if (camera === undefined || !cameraIds.includes(camera)) {
+      throw new ConfigError(
+        `invalid configuration:\n  ${where}: no camera "${camera ?? ''}" (cameras: ${cameraIds.join(', ')})`,
+      );
+    }
+    return { camera, url };
+  });
 }
 
 /** Reads the sender's configuration from environment variables. */
@@ -66,9 +105,15 @@ export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
     ...(e.ICE_USERNAME === undefined ? {} : { username: e.ICE_USERNAME }),
     ...(e.ICE_CREDENTIAL === undefined ? {} : { credential: e.ICE_CREDENTIAL }),
   }));
+  const publish = parseWhipTargets(
+    e.PUBLISH_WHIP ?? [],
+    nameCameras(cameras).map((camera) => camera.id),
+  );
   return {
     logLevel: e.LOG_LEVEL,
     healthPort: e.HEALTH_PORT,
+    publish,
+    publishToken: e.PUBLISH_WHIP_TOKEN,
     sender: {
       signalingUrl: e.SIGNALING_URL,
       cameras,

@@ -12,6 +12,13 @@ const logger = pino({ name: 'robocam-sender', level: config.logLevel });
 setFfmpegLogLevel(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'info' : 'error');
 const sender = new Sender({ ...config.sender, logger });
 const health = await startHealthServer(sender, config.healthPort);
+// Publications run beside signaling: a media server may serve viewers while the signaling server is away.
+for (const target of config.publish) {
+  sender.publish(target.camera, {
+    url: target.url,
+    ...(config.publishToken === undefined ? {} : { token: config.publishToken }),
+  });
+}
 logger.info(
   { signalingUrl: config.sender.signalingUrl, cameras: [...sender.cameras.keys()], healthPort: health.port },
   'sender starting',

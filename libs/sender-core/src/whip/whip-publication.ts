@@ -141,6 +141,8 @@ interface SessionEnd {
 
 const LOCAL_CLOSE: CloseInfo = { origin: 'local', code: 'closed', message: 'publication closed' };
 const BITRATE_INTERVAL_MS = 1000;
+/** The publication logs its bitrate and RTT after its first second, then every 30 s. */
+const STATS_LOG_TICKS = 30;
 
 /** See the file comment. */
 export class WhipPublication
@@ -350,12 +352,27 @@ export class WhipPublication
       this.#setState('connected');
       let lastBytes = media.counters.bytesSent;
       let lastAt = performance.now();
+      let ticks = 0;
       timers.push(
         setInterval(() => {
           const now = performance.now();
           this.#bitrateKbps = Math.round(((media.counters.bytesSent - lastBytes) * 8) / (now - lastAt));
           lastBytes = media.counters.bytesSent;
           lastAt = now;
+          ticks += 1;
+          if (ticks % STATS_LOG_TICKS === 1) {
+            const rttMs = media.rttMs;
+            this.#logger.info(
+              {
+                state: this.#state,
+                bitrateKbps: this.#bitrateKbps,
+                rttMs: rttMs === undefined ? undefined : Math.round(rttMs * 10) / 10,
+                estimateKbps: media.linkStats()?.estimateKbps,
+                plis: media.counters.plisReceived,
+              },
+              'whip publication stats',
+            );
+          }
         }, BITRATE_INTERVAL_MS),
       );
       const silenceTimeoutMs = this.#settings.silenceTimeoutMs ?? 10_000;
