@@ -23,6 +23,19 @@ if [ -x "$SHARED/netns/run-isolated.sh" ]; then ISOLATE=("$SHARED/netns/run-isol
 step "unit, integration, chaos and browser end-to-end tests"
 "${ISOLATE[@]}" npx nx run-many -t test e2e --outputStyle=static --skip-nx-cache --parallel=1
 
+# WHIP publishing against a real media server: Janus behind simple-whip-server (../shared/janus-whip).
+# setup.sh needs the package registries, so it runs before entering the namespace.
+if [ -d "$SHARED/janus-whip" ]; then
+  step "WHIP publishing to Janus"
+  bash "$SHARED/janus-whip/setup.sh"
+  "${ISOLATE[@]}" npx nx run-many -t test-whip --outputStyle=static --parallel=1
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs $SHARED/janus-whip beside the repository" >&2
+  exit 1
+else
+  echo "skipped the WHIP tests against Janus: they need $SHARED/janus-whip (the project's machines)"
+fi
+
 step "packages: the prepack guard, what npm pack publishes, and @robocam/sender used from a scratch project"
 node --test scripts/check-built.test.mjs
 node scripts/check-packs.mjs
