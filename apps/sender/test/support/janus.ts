@@ -4,7 +4,7 @@
  * a subscriber that watches a publisher through Janus's own VideoRoom HTTP API with werift and
  * decodes its pictures with node-av.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dePacketizeRtpPackets, RTCPeerConnection, type RtpPacket } from 'werift';
@@ -27,6 +27,11 @@ export interface JanusRig {
   output: string[];
   /** POSTs simple-whip-server received on endpoint `id` so far (its own log). */
   postsTo(id: string): number;
+  /**
+   * Janus's own view of endpoint `id`'s publisher (check.sh: the admin API's handle_info, two
+   * samples): e.g. `publisher cam1: video H264, 61 packets in 2.0 s (48 kB)`, and whether video arrives.
+   */
+  check(id: string): Promise<{ ok: boolean; output: string }>;
   /** Stops both (SIGTERM to start.sh) and waits for them to exit. */
   stop(): Promise<void>;
 }
@@ -73,6 +78,13 @@ export async function startJanus(endpoints: string[], env: Record<string, string
     postsTo(id: string): number {
       const log = readFileSync(`${logs}/whip.log`, 'utf8');
       return log.split('\n').filter((line) => line.includes(`whip:debug /endpoint/: ${id}`)).length;
+    },
+    check(id: string): Promise<{ ok: boolean; output: string }> {
+      return new Promise((resolve) => {
+        execFile(`${shared}check.sh`, [id], (error, stdout, stderr) => {
+          resolve({ ok: error === null, output: `${stdout}${stderr}` });
+        });
+      });
     },
     async stop(): Promise<void> {
       child.kill('SIGTERM');

@@ -119,6 +119,37 @@ describe('publishing to Janus over WHIP', () => {
     await expectPicturesThroughJanus();
   });
 
+  it('keeps retrying a 404 once it has published: the endpoint is re-created after a restart', async () => {
+    if (rig === undefined || app === undefined) throw new Error('needs the previous test');
+    const url = rig.urls.get('cam1') ?? '';
+    await rig.stop();
+    // The server comes back without the endpoint (simple-whip-server creates endpoints through its
+    // API after start-up): POSTs get 404 until it exists again.
+    rig = await startJanus(['cam2']);
+    await waitFor(
+      async () => (await publication())?.lastError?.message.includes('HTTP 404') === true,
+      60_000,
+      'a 404 from the restarted server',
+    );
+    expect((await publication())?.state).toBe('reconnecting');
+    const created = await fetch('http://127.0.0.1:7080/whip/create', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'cam1', room: 1234, label: 'cam1' }),
+    });
+    expect(created.ok).toBe(true);
+    rig.urls.set('cam1', url);
+    await waitFor(
+      async () => {
+        const stats = await publication();
+        return stats?.state === 'connected' && stats.sessionsConnected === 3;
+      },
+      60_000,
+      'the publication to reconnect to the re-created endpoint',
+    );
+    await expectPicturesThroughJanus();
+  });
+
   it('DELETEs its session on SIGTERM: the endpoint takes a new publisher at once', async () => {
     if (rig === undefined || app === undefined) throw new Error('needs the previous test');
     const output = app.output;
@@ -151,6 +182,26 @@ describe('publishing to Janus over WHIP', () => {
     expect(rig.postsTo('cam1')).toBe(1);
     expect((await publication())?.attempts).toBe(1);
     expect(app.output.join('')).not.toContain('wrong-token');
+    expect(await stopSender()).toBe(0);
+  });
+
+  it('publishes H.264 when the sender encodes H.264: Janus receives it', async () => {
+    await rig?.stop();
+    rig = await startJanus(['cam1']);
+    app = startSender(rig.urls.get('cam1') ?? '', { CODEC: 'h264', ENCODER: 'software' });
+    await waitFor(
+      async () => (await publication())?.state === 'connected',
+      30_000,
+      'the publication to connect',
+    );
+    expect((await publication())?.codec).toBe('h264');
+    const checked = await rig.check('cam1');
+    expect(checked.output).toMatch(/publisher cam1: video H264, \d+ packets/);
+    expect(checked.ok).toBe(true);
+    // The answer's profile-level-id is logged; Janus echoes the encoder's.
+    expect(app.output.join('')).toMatch(
+      /"profileLevelId":"42[0-9a-f]{4}".*"msg":"the server accepted H.264"/,
+    );
     expect(await stopSender()).toBe(0);
   });
 });

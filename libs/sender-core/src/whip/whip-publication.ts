@@ -406,7 +406,11 @@ export class WhipPublication
     } catch (error) {
       if (isAborted(signal)) return { code: 'closed', message: 'closed' };
       if (error instanceof WhipError) {
-        if (!error.retryable) {
+        // A 404 for an endpoint this publication has published to is a server that restarted and
+        // has not re-created it yet (simple-whip-server creates endpoints through its API after
+        // start-up): retried with the backoff. A 404 before any success is a wrong URL: fatal.
+        const endpointComingBack = error.status === 404 && this.#sessionsConnected > 0;
+        if (!error.retryable && !endpointComingBack) {
           this.#setState('failed', { code: error.code, message: error.message });
           return 'fatal';
         }
