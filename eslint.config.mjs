@@ -41,7 +41,7 @@ export default tseslint.config(
         'error',
         {
           // The apps' end-to-end tests reuse sender-core's test viewer by path (it is not published).
-          allow: ['../../../libs/sender-core/test/support/*'],
+          allow: ['../../../libs/sender-core/test/support/*', '../../../../libs/sender-core/test/support/*'],
           depConstraints: [
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },

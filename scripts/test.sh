@@ -33,6 +33,19 @@ step "unit, integration and chaos tests"
 step "browser end-to-end tests (Chromium and Firefox)"
 RUN_ISOLATED_ROUTABLE=1 "${ISOLATE[@]}" npx nx run-many -t e2e --outputStyle=static --skip-nx-cache --parallel=1
 
+# WHIP publishing against a real media server: Janus behind simple-whip-server (../shared/janus-whip).
+# setup.sh needs the package registries, so it runs before entering the namespace.
+if [ -d "$SHARED/janus-whip" ]; then
+  step "WHIP publishing to Janus"
+  bash "$SHARED/janus-whip/setup.sh"
+  "${ISOLATE[@]}" npx nx run-many -t test-whip --outputStyle=static --parallel=1
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs $SHARED/janus-whip beside the repository" >&2
+  exit 1
+else
+  echo "skipped the WHIP tests against Janus: they need $SHARED/janus-whip (the project's machines)"
+fi
+
 step "packages: the prepack guard, what npm pack publishes, and @robocam/sender used from a scratch project"
 node --test scripts/check-built.test.mjs scripts/node24.test.mjs
 node scripts/check-packs.mjs

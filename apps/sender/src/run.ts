@@ -16,6 +16,13 @@ const bridge =
     ? undefined
     : new UdpBridge(sender, { ...config.udpBridge, logger: logger.child({ component: 'udp-bridge' }) });
 await bridge?.start();
+// Publications run beside signaling: a media server may serve viewers while the signaling server is away.
+for (const target of config.publish) {
+  sender.publish(target.camera, {
+    url: target.url,
+    ...(config.publishToken === undefined ? {} : { token: config.publishToken }),
+  });
+}
 logger.info(
   { signalingUrl: config.sender.signalingUrl, cameras: [...sender.cameras.keys()], healthPort: health.port },
   'sender starting',

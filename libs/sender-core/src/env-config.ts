@@ -1,5 +1,5 @@
 import type { VideoCodec } from '@robocam/types';
-import { parseCameraList } from './camera-list.js';
+import { nameCameras, parseCameraList } from './camera-list.js';
 import type { EncoderPreference } from './encoder/index.js';
 import { ConfigurationError } from './errors.js';
 import type { SenderSettings } from './sender.js';
@@ -48,7 +48,17 @@ const envSchema = z.object({
     .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:9870')
     .optional(),
   TELEMETRY_UDP_PORT: portSchema.optional(),
+  PUBLISH_WHIP: listSchema.optional(),
+  PUBLISH_WHIP_TOKEN: z.string().min(1).optional(),
 });
+
+/** One camera to publish to a WHIP endpoint (`PUBLISH_WHIP`). */
+export interface WhipTarget {
+  /** Camera id (the first camera when `PUBLISH_WHIP` names none). */
+  camera: string;
+  /** The WHIP endpoint URL. */
+  url: string;
+}
 
 /** The sender service's configuration, as {@link readSenderConfig} reads it from the environment. */
 export interface SenderEnvConfig {
@@ -57,6 +67,34 @@ export interface SenderEnvConfig {
   /** The UDP bridge to robot software; undefined when neither CONTROL_UDP nor TELEMETRY_UDP_PORT is set. */
   udpBridge: { controlTarget?: string; telemetryPort?: number } | undefined;
   sender: Omit<SenderSettings, 'logger'>;
+  /** Cameras to publish to WHIP endpoints (`PUBLISH_WHIP`); empty when unset. */
+  publish: WhipTarget[];
+  /** Bearer token for every WHIP endpoint (`PUBLISH_WHIP_TOKEN`). */
+  publishToken: string | undefined;
+}
+
+/**
+ * `PUBLISH_WHIP` entries: `camera=url` or a bare `url` (the first camera). Messages never echo
+ * the URL: a WHIP URL may carry a secret in its query.
+ */
+function parseWhipTargets(entries: readonly string[], cameraIds: readonly string[]): WhipTarget[] {
+  return entries.map((entry, index) => {
+    const named = /^([a-z0-9_-]+)=(.*)$/.exec(entry);
+    const camera = named === null ? cameraIds[0] : (named[1] as string);
+    const url = named === null ? entry : (named[2] as string);
+    const where = `PUBLISH_WHIP entry ${index + 1}`;
+    if (!/^https?:\/\/\S+$/i.test(url) || !URL.canParse(url)) {
+      throw new ConfigError(
+        `invalid configuration:\n  ${where}: must be URL or camera=URL with an http(s) URL`,
+      );
+    }
+    if (camera === undefined || !cameraIds.includes(camera)) {
+      throw new ConfigError(
+        `invalid configuration:\n  ${where}: no camera "${camera ?? ''}" (cameras: ${cameraIds.join(', ')})`,
+      );
+    }
+    return { camera, url };
+  });
 }
 
 /**
@@ -85,6 +123,10 @@ export function readSenderConfig(env: NodeJS.ProcessEnv): SenderEnvConfig {
     ...(e.ICE_USERNAME === undefined ? {} : { username: e.ICE_USERNAME }),
     ...(e.ICE_CREDENTIAL === undefined ? {} : { credential: e.ICE_CREDENTIAL }),
   }));
+  const publish = parseWhipTargets(
+    e.PUBLISH_WHIP ?? [],
+    nameCameras(cameras).map((camera) => camera.id),
+  );
   const udpBridge =
     e.CONTROL_UDP === undefined && e.TELEMETRY_UDP_PORT === undefined
       ? undefined
@@ -96,6 +138,8 @@ export function readSenderConfig(env: NodeJS.ProcessEnv): SenderEnvConfig {
     logLevel: e.LOG_LEVEL,
     healthPort: e.HEALTH_PORT,
     udpBridge,
+    publish,
+    publishToken: e.PUBLISH_WHIP_TOKEN,
     sender: {
       signalingUrl: e.SIGNALING_URL,
       cameras,

@@ -22,6 +22,14 @@ export type {
 export { UdpBridge } from './teleop/udp-bridge.js';
 export type { UdpBridgeSettings, UdpBridgeStats } from './teleop/udp-bridge.js';
 export type { JsonObject, StopReason } from '@robocam/protocol';
+export type {
+  PublicationEvents,
+  PublicationState,
+  PublicationStats,
+  SenderPublication,
+  WhipPublishOptions,
+} from './whip/whip-publication.js';
+export { WhipError, type WhipErrorCode } from './whip/whip-client.js';
 export { nameCameras, parseCameraList, type NamedCameraSpec } from './camera-list.js';
 export type { VideoSource, VideoSourceEvents } from './video-source.js';
 export { TestPatternSource } from './test-pattern-source.js';

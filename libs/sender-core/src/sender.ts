@@ -42,6 +42,12 @@ import {
 } from './teleop/teleop.js';
 import type { JsonObject } from '@robocam/protocol';
 import {
+  WhipPublication,
+  type PublicationStats,
+  type SenderPublication,
+  type WhipPublishOptions,
+} from './whip/whip-publication.js';
+import {
   ViewerSession,
   type PeerSettings,
   type SenderSession,
@@ -174,6 +180,8 @@ export interface SenderStats {
   sessions: ViewerSessionStats[];
   /** Teleoperation: who drives, commands applied and dropped (totals since start). */
   control: ControlStats;
+  /** One entry per WHIP publication ({@link Sender.publish}), in the order they were made. */
+  publications: PublicationStats[];
 }
 
 export type SenderEvents = {
@@ -227,6 +235,9 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
    * 2 s freeze after each replacement).
    */
   readonly #linkMemory = new Map<string, { bps: number; atMs: number }>();
+  /** WHIP publications by id (see {@link Sender.publish}). */
+  readonly #publications = new Map<string, WhipPublication>();
+  #publicationCount = 0;
   /** Sends each connected viewer its `link-stats`; runs from start to close. */
   #linkStatsTimer: NodeJS.Timeout | undefined;
   /** Where the next interval's turn of `link-stats` starts, among the connected sessions. */
@@ -361,6 +372,45 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
     this.#teleop.revoke();
   }
 
+  /** Open WHIP publications, by publication id. */
+  get publications(): ReadonlyMap<string, SenderPublication> {
+    return this.#publications;
+  }
+
+  /**
+   * Publishes a camera to a WHIP endpoint (RFC 9725): a media server receives one stream and
+   * serves any number of viewers. The publication shares the camera's encoder with the viewer
+   * sessions, reconnects by itself after losses and server errors (backoff, `Retry-After`), and
+   * stops (`state` `failed`, see `lastError`) on a 4xx such as a wrong token. It works whether or
+   * not the signaling server is reachable, and before {@link start}. Returns at once; watch
+   * `state` or its `state` event. Throws `ConfigurationError` for an unknown camera or a URL that
+   * is not http(s), `InvalidStateError` once the sender is closed.
+   */
+  publish(cameraId: string, options: WhipPublishOptions): SenderPublication {
+    if (this.closed) throw new InvalidStateError('sender is closed');
+    const camera = this.#cameras.get(cameraId);
+    if (camera === undefined) throw new ConfigurationError(`no camera "${cameraId}" to publish`);
+    if (!/^https?:\/\/[^\s]+$/i.test(options.url) || !URL.canParse(options.url)) {
+      throw new ConfigurationError('a WHIP endpoint must be an http:// or https:// URL');
+    }
+    this.#publicationCount += 1;
+    const id = `whip-${this.#publicationCount}`;
+    const publication = new WhipPublication({
+      ...options,
+      id,
+      camera,
+      codec: this.codec,
+      peer: this.#peer,
+      logger: childLogger(this.#logger, { publication: id, camera: cameraId }),
+    });
+    this.#publications.set(id, publication);
+    publication.on('closed', () => {
+      this.#publications.delete(id);
+    });
+    publication.start();
+    return publication;
+  }
+
   /** Changes a camera's target bitrate (in place when the encoder allows it). */
   setBitrate(cameraId: string, kbps: number): void {
     const camera = this.#cameras.get(cameraId);
@@ -400,6 +450,7 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       cameras: [...this.#cameras.values()].map((camera) => camera.stats()),
       sessions: await Promise.all([...this.#sessions.values()].map((session) => session.stats())),
       control: this.#teleop.stats(),
+      publications: [...this.#publications.values()].map((publication) => publication.stats()),
     };
   }
 
@@ -413,9 +464,13 @@ export class Sender extends (EventEmitter as new () => TypedEmitterModule.defaul
       // The robot stops before the sessions (and their channels) go.
       this.#teleop.close();
       const parent = { origin: 'parent', message: 'sender shutting down' } as const;
-      await Promise.all(
-        [...this.#sessions.values()].map((session) => session.close({ ...parent, code: 'shutting-down' })),
-      );
+      await Promise.all([
+        ...[...this.#sessions.values()].map((session) => session.close({ ...parent, code: 'shutting-down' })),
+        // Each DELETEs its WHIP session: the server frees the endpoint at once.
+        ...[...this.#publications.values()].map((publication) =>
+          publication.close({ ...parent, code: 'closed' }),
+        ),
+      ]);
       this.#client.close();
       await Promise.all(
         [...this.#cameras.values()].map((camera) => camera.close({ ...parent, code: 'closed' })),

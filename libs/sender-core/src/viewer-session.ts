@@ -10,29 +10,12 @@ import {
   type VideoCodec,
 } from '@robocam/types';
 import type * as TypedEmitterModule from 'typed-emitter';
-import {
-  RTCPeerConnection,
-  RtcpPayloadSpecificFeedback,
-  RtcpTransportLayerFeedback,
-  useTransportWideCC,
-  type RTCDataChannel,
-  type RTCDtlsTransport,
-  type RTCIceServer,
-  type RTCRtpTransceiver,
-  type RtcpPacket,
-} from 'werift';
-import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
-import { MEDIA_SHARE } from './encoder-target.js';
-import type { PacketizedFrame } from './rtp-packetizer.js';
-import { ViewerLink, type ViewerLinkStats, type ViewerTrack, type ViewerTrackStats } from './viewer-link.js';
+import type { RTCDataChannel, RTCIceServer, RTCPeerConnection } from 'werift';
+import type { CameraPipeline, SenderCamera } from './camera-pipeline.js';
+import type { ViewerLinkStats, ViewerTrackStats } from './viewer-link.js';
 import { NegotiationError } from './errors.js';
-import {
-  declareH264Level,
-  sessionH264,
-  videoCodecParameters,
-  waitForGathering,
-  type SessionH264,
-} from './peer-codecs.js';
+import { declareH264Level, sessionH264, waitForGathering, type SessionH264 } from './peer-codecs.js';
+import { PeerMedia, createMediaPeer } from './peer-media.js';
 
 /** How viewer peer connections reach the network. */
 export interface PeerSettings {
@@ -139,12 +122,6 @@ export interface SenderSession {
   close(info?: SessionCloseInfo): Promise<void>;
 }
 
-/** Payload-specific feedback formats: PLI (RFC 4585) and FIR (RFC 5104). */
-const PLI_FMT = 1;
-const FIR_FMT = 4;
-/** Transport-layer feedback format of a generic NACK (RFC 4585). */
-const GENERIC_NACK_FMT = 1;
-
 /**
  * One viewer's WebRTC peer connection: a sendonly track per camera it asked for. Packets come
  * from the cameras' shared pipelines; this class only negotiates, forwards PLI/FIR as keyframe
@@ -162,7 +139,6 @@ export class ViewerSession
   #pc: RTCPeerConnection | undefined;
   /** What the session declares for H.264, set when the peer connection is made. */
   #h264: SessionH264 | undefined;
-  readonly #sinks: { camera: CameraPipeline; sink: RtpSink }[] = [];
   /** Cameras this session holds (acquired and not yet released). */
   readonly #acquired = new Set<CameraPipeline>();
   readonly #closing = new CloseOnce<ByeCode>();
@@ -171,16 +147,10 @@ export class ViewerSession
   /** Candidates that arrived before the peer connection existed (trickle races the answer). */
   readonly #earlyCandidates: IceCandidate[] = [];
   #lastRtcpAt = 0;
-  readonly #counters = { packetsSent: 0, bytesSent: 0, nacksReceived: 0, plisReceived: 0, firsReceived: 0 };
-  /** One per DTLS transport (one when bundled, as browsers do). */
-  readonly #links = new Map<RTCDtlsTransport, ViewerLink>();
-  /** The tracks by their RTP sender's SSRC, for PLI/FIR. */
-  readonly #tracksBySsrc = new Map<number, ViewerTrack>();
-  /** The estimate when the session closed (its links are gone by then). */
-  #closingEstimateBps: number | undefined;
+  /** Links, tracks and sinks: the media side shared with WHIP publications (peer-media.ts). */
+  readonly #media: PeerMedia;
   /** When the offer arrived (performance.now()): the origin of the debug-level set-up timeline. */
   readonly #createdAt = performance.now();
-  #firstPacketSent = false;
 
   constructor(settings: ViewerSessionSettings) {
     super();
@@ -189,6 +159,17 @@ export class ViewerSession
     this.viewerId = settings.viewerId;
     this.cameras = settings.cameras;
     this.#logger = settings.logger ?? silentLogger;
+    this.#media = new PeerMedia({
+      cameras: settings.cameras,
+      logger: this.#logger,
+      ...(settings.linkStartBps === undefined ? {} : { linkStartBps: settings.linkStartBps }),
+      onRtcp: () => {
+        this.#lastRtcpAt = performance.now();
+      },
+      onFirstPacket: () => {
+        this.#trace('first packet sent');
+      },
+    });
   }
 
   /** True from the first close (any origin) on. */
@@ -203,13 +184,7 @@ export class ViewerSession
 
   /** The latest bandwidth estimate of the viewer's link (bps), once its feedback was heard. */
   get lastEstimateBps(): number | undefined {
-    const link = this.#firstLink;
-    return link?.hasFeedback === true ? link.estimate.targetBps : this.#closingEstimateBps;
-  }
-
-  /** The link of the session's first camera (browsers bundle: the only one). */
-  get #firstLink(): ViewerLink | undefined {
-    return this.#links.values().next().value;
+    return this.#media.lastEstimateBps;
   }
 
   get connectionState(): string {
@@ -277,23 +252,9 @@ export class ViewerSession
     // channels (Firefox without OpenH264 facing CODEC=h264) made werift fail the peer connection
     // during negotiation, and the viewer got `peer-failed` instead of the refusal it can explain.
     this.#requireCodec(offerSdp);
-    const useIceLite = (peer.iceServers ?? []).length === 0;
     // H.264: the cameras have encoded by now (answer() waits for them), so their profile is known.
     this.#h264 = sessionH264(this.#settings.codec, cameras, this.#logger);
-    const pc = new RTCPeerConnection({
-      iceLite: useIceLite,
-      iceServers: peer.iceServers ?? [],
-      iceTransportPolicy: peer.iceTransportPolicy ?? 'all',
-      codecs: { video: [videoCodecParameters(this.#settings.codec, this.#h264)] },
-      // Transport-wide sequence numbers make the browser send transport-cc feedback (Chromium:
-      // every ~65 ms, and no REMB), which the sender's congestion control runs on.
-      headerExtensions: { video: [useTransportWideCC()] },
-      iceUseIpv6: peer.ipv6 ?? false,
-      ...(peer.icePortRange === undefined ? {} : { icePortRange: peer.icePortRange }),
-      ...(peer.announcedAddresses === undefined
-        ? {}
-        : { iceAdditionalHostAddresses: peer.announcedAddresses }),
-    });
+    const pc = createMediaPeer(peer, this.#settings.codec, this.#h264);
     this.#pc = pc;
     pc.connectionStateChange.subscribe((state) => {
       this.#onConnectionState(state);
@@ -319,7 +280,7 @@ export class ViewerSession
       transceiver.setDirection('sendonly');
       camerasBySsrc.set(transceiver.sender.ssrc, cameras[index] as CameraPipeline);
     });
-    for (const transceiver of transceivers) this.#watchFeedback(transceiver, camerasBySsrc);
+    for (const transceiver of transceivers) this.#media.watchFeedback(transceiver, camerasBySsrc);
     // Be the DTLS server (a=setup:passive) unless the offer insists on it: the browser's
     // ClientHello then leaves as soon as ICE connects. As DTLS client werift 0.25 sleeps 100 ms
     // before its ClientHello (RTCDtlsTransport.start): ICE connected → connected took ~110 ms,
@@ -379,17 +340,15 @@ export class ViewerSession
   }
 
   stats(): Promise<ViewerSessionStats> {
-    const link = this.#firstLink;
-    const rttMs = link?.rttMs;
     return Promise.resolve({
       id: this.id,
       viewerId: this.viewerId,
       cameras: this.cameras.map((camera) => camera.id),
       connectionState: this.connectionState,
-      ...this.#counters,
-      rttMs,
-      link: link?.stats(),
-      tracks: [...this.#links.values()].flatMap((l) => l.trackStats()),
+      ...this.#media.counters,
+      rttMs: this.#media.rttMs,
+      link: this.#media.linkStats(),
+      tracks: this.#media.trackStats(),
     });
   }
 
@@ -402,10 +361,7 @@ export class ViewerSession
     return this.#closing.close(info, async () => {
       clearTimeout(this.#connectTimer);
       clearInterval(this.#silenceTimer);
-      for (const { camera, sink } of this.#sinks.splice(0)) camera.detach(sink);
-      this.#closingEstimateBps = this.lastEstimateBps;
-      for (const link of this.#links.values()) link.close();
-      this.#links.clear();
+      this.#media.close();
       const pc = this.#pc;
       this.#pc = undefined;
       await pc?.close().catch(() => undefined);
@@ -454,7 +410,7 @@ export class ViewerSession
 
   #onConnectionState(state: string): void {
     this.#trace(`peer connection ${state}`);
-    if (state === 'connected' && this.#sinks.length === 0) {
+    if (state === 'connected' && !this.#media.attached) {
       clearTimeout(this.#connectTimer);
       this.#attachSinks();
       this.#watchSilence();
@@ -484,93 +440,7 @@ export class ViewerSession
   #attachSinks(): void {
     const transceivers =
       this.#pc?.getTransceivers().filter((transceiver) => transceiver.kind === 'video') ?? [];
-    const configuredBps = Math.max(
-      300_000,
-      this.cameras.reduce((sum, camera) => sum + camera.maxBitrateBps, 0),
-    );
-    // The configured bitrates are media; the link carries packet overhead on top (MEDIA_SHARE):
-    // starting the estimate at exactly the media rate would lower every camera by 5 % at once.
-    const linkBps = configuredBps / MEDIA_SHARE;
-    const hint = this.#settings.linkStartBps;
-    const startBps = hint !== undefined && hint > 0 ? Math.min(hint, linkBps) : linkBps;
-    transceivers.forEach((transceiver, index) => {
-      const camera = this.cameras[index];
-      if (camera === undefined) return;
-      const rtpSender = transceiver.sender;
-      let link = this.#links.get(transceiver.dtlsTransport);
-      if (link === undefined) {
-        link = new ViewerLink({
-          transport: transceiver.dtlsTransport,
-          startBps,
-          // Probing may find more than the cameras use: an estimate above their sum says "free",
-          // and the pacer's queue bound (in ms at the estimate) then leaves room for an encoder's
-          // start-up overshoot (with 1.25× it dropped frames on free loopback at the start).
-          maxBps: 2 * linkBps,
-          minBps: 100_000,
-          logger: this.#logger,
-        });
-        this.#links.set(transceiver.dtlsTransport, link);
-      }
-      const track = link.addTrack(camera, rtpSender);
-      this.#tracksBySsrc.set(rtpSender.ssrc, track);
-      const sink: RtpSink = {
-        sendFrame: (frame: PacketizedFrame) => {
-          if (!this.#firstPacketSent) {
-            this.#firstPacketSent = true;
-            this.#trace('first packet sent');
-          }
-          this.#counters.packetsSent += frame.packets.length;
-          for (const packet of frame.packets) this.#counters.bytesSent += packet.payload.length;
-          track.sendFrame(frame);
-        },
-        get availableBps() {
-          return track.availableBps;
-        },
-      };
-      this.#sinks.push({ camera, sink });
-      camera.attach(sink);
-    });
+    this.#media.attach(transceivers);
     this.#logger.info({ cameras: this.cameras.map((camera) => camera.id) }, 'viewer connected');
-  }
-
-  /** Through the viewer's track once connected (it guards against repeated PLIs), else directly. */
-  #requestKeyframe(ssrc: number, camera: CameraPipeline, reason: 'pli' | 'fir'): void {
-    const track = this.#tracksBySsrc.get(ssrc);
-    if (track === undefined) camera.requestKeyframe(reason);
-    else track.onKeyframeRequest(reason);
-  }
-
-  /**
-   * PLI and FIR reach us through werift's RTCP router, which picks the recipient by the feedback's
-   * *sender* SSRC first: when a viewer announced its own SSRC in the offer (werift viewers do;
-   * Chrome does not), the feedback lands on our RTCRtpReceiver instead of the RTCRtpSender. Both
-   * are watched and the camera is found by the media SSRC the feedback names.
-   */
-  #watchFeedback(transceiver: RTCRtpTransceiver, camerasBySsrc: Map<number, CameraPipeline>): void {
-    const onRtcp = (packet: RtcpPacket): void => {
-      this.#lastRtcpAt = performance.now();
-      if (packet instanceof RtcpTransportLayerFeedback && packet.feedback.count === GENERIC_NACK_FMT) {
-        this.#counters.nacksReceived += 1;
-        return;
-      }
-      if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
-      const feedback = packet.feedback as { count: number; mediaSsrc?: number; fir?: { ssrc: number }[] };
-      if (feedback.count === PLI_FMT) {
-        const ssrc = feedback.mediaSsrc ?? -1;
-        const camera = camerasBySsrc.get(ssrc);
-        if (camera === undefined) return;
-        this.#counters.plisReceived += 1;
-        this.#requestKeyframe(ssrc, camera, 'pli');
-      } else if (feedback.count === FIR_FMT) {
-        for (const entry of feedback.fir ?? []) {
-          const camera = camerasBySsrc.get(entry.ssrc);
-          if (camera === undefined) continue;
-          this.#counters.firsReceived += 1;
-          this.#requestKeyframe(entry.ssrc, camera, 'fir');
-        }
-      }
-    };
-    transceiver.sender.onRtcp.subscribe(onRtcp);
-    transceiver.receiver.onRtcp.subscribe(onRtcp);
   }
 }

@@ -112,4 +112,26 @@ describe('sender configuration', () => {
     expect(peer).toEqual({ iceServers: [{ urls: 'turn:t:3478' }], iceTransportPolicy: 'relay' });
     expect(readConfig({ ICE_SERVERS: 'turn:t:3478' }).sender.peer).not.toHaveProperty('iceTransportPolicy');
   });
+
+  it('reads PUBLISH_WHIP: camera=URL pairs, a bare URL for the first camera, one token for all', () => {
+    const config = readConfig({
+      CAMERAS: 'testpattern,busy',
+      PUBLISH_WHIP: 'https://sfu.example/whip/front?key=a=b, busy=http://127.0.0.1:7080/whip/endpoint/cam2',
+      PUBLISH_WHIP_TOKEN: 'secret',
+    });
+    expect(config.publish).toEqual([
+      { camera: 'testpattern', url: 'https://sfu.example/whip/front?key=a=b' },
+      { camera: 'busy', url: 'http://127.0.0.1:7080/whip/endpoint/cam2' },
+    ]);
+    expect(config.publishToken).toBe('secret');
+    expect(readConfig({}).publish).toEqual([]);
+  });
+
+  it.each([
+    ['ftp://sfu.example/whip', /PUBLISH_WHIP entry 1: must be URL or camera=URL/],
+    ['rear=https://sfu.example/whip?token=hidden', /PUBLISH_WHIP entry 1: no camera "rear"/],
+  ])('rejects PUBLISH_WHIP=%j without echoing the URL', (value, message) => {
+    expect(() => readConfig({ PUBLISH_WHIP: value })).toThrow(message);
+    expect(() => readConfig({ PUBLISH_WHIP: value })).not.toThrow(/hidden|ftp:/);
+  });
 });

@@ -310,7 +310,7 @@ export class WeriftViewer {
   }
 }
 
-function readTimecode(
+export function readTimecode(
   i420: Buffer,
   width: number,
   height: number,
@@ -320,7 +320,7 @@ function readTimecode(
 }
 
 /** A node-av software decoder fed whole encoded frames. */
-class Decoder {
+export class Decoder {
   readonly #context = new CodecContext();
   readonly #packet = new Packet();
   readonly #frame = new Frame();
