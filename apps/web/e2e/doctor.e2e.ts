@@ -156,6 +156,9 @@ describe('the connectivity doctor', () => {
     );
     expect(tile.doctor?.verdict.code).toBe('dtls-failed');
     expect(tile.doctor?.facts.dtlsState).toBe('failed');
+    // ICE found its path first: the failure is the handshake's, not the network's.
+    expect(tile.doctor?.facts.timings['ice:connected']).toBeDefined();
+    expect(tile.doctor?.facts.iceState).not.toMatch(/^(new|checking|failed)$/);
     expect(tile.doctor?.facts.packetsReceived).toBe(0);
     const panel = panelOf(tampered, CAMERA);
     expect(await panel.getAttribute('data-verdict')).toBe('dtls-failed');

@@ -28,6 +28,8 @@ export class DoctorPanel {
   #localCandidates: CandidateInfo[] = [];
   /** The DTLS transport's last state as its own events told it (the stats may never see `failed`). */
   #dtlsState: string | undefined;
+  /** The last ICE connection state its events told (a closed connection reports `closed`). */
+  #iceState: string | undefined;
   #report: DoctorReport | undefined;
   /** The report is the camera's alone: no session ran since the panel was created. */
   #sessionless = false;
@@ -62,6 +64,7 @@ export class DoctorPanel {
     this.#timings = {};
     this.#localCandidates = [];
     this.#dtlsState = undefined;
+    this.#iceState = undefined;
     const { pc } = session;
     const mark = (name: string): void => {
       if (this.#session === session)
@@ -91,6 +94,7 @@ export class DoctorPanel {
       mark(`gathering:${pc.iceGatheringState}`);
     });
     pc.addEventListener('iceconnectionstatechange', () => {
+      if (this.#session === session) this.#iceState = pc.iceConnectionState;
       mark(`ice:${pc.iceConnectionState}`);
     });
     pc.addEventListener('connectionstatechange', () => {
@@ -146,7 +150,7 @@ export class DoctorPanel {
       localCandidates: this.#localCandidates,
       remoteCandidates: [],
       gatheringComplete: this.#timings['gathering:complete'] !== undefined,
-      iceState: ended ? (this.#report?.facts.iceState ?? 'new') : pc.iceConnectionState,
+      iceState: ended ? (this.#iceState ?? this.#report?.facts.iceState ?? 'new') : pc.iceConnectionState,
       dtlsState: this.#dtlsState ?? this.#report?.facts.dtlsState ?? null,
       timings: { ...this.#timings },
       selectedPair: this.#report?.facts.selectedPair ?? null,
