@@ -71,8 +71,9 @@ export class DoctorPanel {
         this.#timings[name] ??= Math.round(performance.now() - session.startedAt);
     };
     // A failed DTLS handshake fails the connection at once and the session closes it within the
-    // same task, often before a once-a-second stats sample saw `failed`: follow the transport's own
-    // events (it exists once the offer is set locally).
+    // same task, before a once-a-second stats sample saw `failed` (doctor.e2e.ts's DTLS case, without
+    // this: 2 runs of 2, read as "no sender candidates"): follow the transport's own events (it
+    // exists once the offer is set locally; a browser without `receiver.transport` skips this).
     let followedDtls = false;
     const followDtls = (): void => {
       const transport = pc.getReceivers()[0]?.transport ?? null;
