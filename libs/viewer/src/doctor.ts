@@ -199,9 +199,12 @@ export function diagnose(
         'Check the TURN URL, its credentials (static or the shared secret) and that the TURN port is open from both the browser and the robot.',
       );
     }
+    // The addresses tried, so that a wrong ANNOUNCED_IPS (or a robot's private address behind NAT)
+    // shows in the verdict itself: the facts list only counts per candidate type.
+    const addresses = [...new Set(remote.map((c) => `${c.address}:${c.port}`))];
     return fail(
       'no-udp-path',
-      'No UDP path between the browser and the robot: every address pair was tried, none answered.',
+      `No UDP path between the browser and the robot: every address pair was tried, none answered (the robot offered ${addresses.join(', ')}).`,
       "Open the sender's UDP ports in the robot's firewall (RTC_PORT_RANGE, e.g. 40000–40100) and announce a reachable address (ANNOUNCED_IPS), or configure TURN (ICE_SERVERS) for both the sender and the page.",
     );
   }

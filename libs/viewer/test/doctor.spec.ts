@@ -106,6 +106,10 @@ describe('diagnose', () => {
     const blocked = diagnose(iceFailed);
     expect(blocked.code).toBe('no-udp-path');
     expect(blocked.nextStep).toMatch(/RTC_PORT_RANGE.*TURN/);
+    // The addresses the robot offered are named: a wrong ANNOUNCED_IPS shows in the verdict.
+    expect(
+      diagnose({ ...iceFailed, remoteCandidates: [host('192.0.2.1'), host('192.168.1.5')] }).summary,
+    ).toContain('the robot offered 192.0.2.1:40000, 192.168.1.5:40000');
     expect(diagnose({ ...iceFailed, remoteCandidates: [] }).code).toBe('no-sender-candidates');
     expect(diagnose({ ...iceFailed, remoteCandidates: [host('2001:db8::5')] }).code).toBe('no-common-family');
     // A browser's .local name may hide either family: not a mismatch.

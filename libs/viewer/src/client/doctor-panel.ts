@@ -26,7 +26,13 @@ export class DoctorPanel {
   #session: WatchSession | undefined;
   #timings: Record<string, number> = {};
   #localCandidates: CandidateInfo[] = [];
+  /** The DTLS transport's last state as its own events told it (the stats may never see `failed`). */
+  #dtlsState: string | undefined;
+  /** The last ICE connection state its events told (a closed connection reports `closed`). */
+  #iceState: string | undefined;
   #report: DoctorReport | undefined;
+  /** The report is the camera's alone: no session ran since the panel was created. */
+  #sessionless = false;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(camera: () => { lost: boolean; detail: string | undefined }) {
@@ -57,19 +63,39 @@ export class DoctorPanel {
     this.#session = session;
     this.#timings = {};
     this.#localCandidates = [];
+    this.#dtlsState = undefined;
+    this.#iceState = undefined;
     const { pc } = session;
     const mark = (name: string): void => {
       if (this.#session === session)
         this.#timings[name] ??= Math.round(performance.now() - session.startedAt);
     };
+    // A failed DTLS handshake fails the connection at once and the session closes it within the
+    // same task, before a once-a-second stats sample saw `failed` (doctor.e2e.ts's DTLS case, without
+    // this: 2 runs of 2, read as "no sender candidates"): follow the transport's own events (it
+    // exists once the offer is set locally; a browser without `receiver.transport` skips this).
+    let followedDtls = false;
+    const followDtls = (): void => {
+      const transport = pc.getReceivers()[0]?.transport ?? null;
+      if (followedDtls || transport === null) return;
+      followedDtls = true;
+      transport.addEventListener('statechange', () => {
+        if (this.#session !== session || transport.state === 'closed') return;
+        this.#dtlsState = transport.state;
+        mark(`dtls:${transport.state}`);
+      });
+    };
+    pc.addEventListener('signalingstatechange', followDtls);
     pc.addEventListener('icecandidate', (event) => {
       const candidate = event.candidate === null ? undefined : parseCandidate(event.candidate.candidate);
       if (candidate !== undefined && this.#session === session) this.#localCandidates.push(candidate);
     });
     pc.addEventListener('icegatheringstatechange', () => {
+      followDtls();
       mark(`gathering:${pc.iceGatheringState}`);
     });
     pc.addEventListener('iceconnectionstatechange', () => {
+      if (this.#session === session) this.#iceState = pc.iceConnectionState;
       mark(`ice:${pc.iceConnectionState}`);
     });
     pc.addEventListener('connectionstatechange', () => {
@@ -79,6 +105,32 @@ export class DoctorPanel {
     this.#timer = setInterval(() => {
       void this.#sample(session);
     }, SAMPLE_MS);
+  }
+
+  /**
+   * The camera's status changed (the tile calls this with each update of it). A tile starts no
+   * session for a lost camera, so without a running session the panel gives its verdict from the
+   * camera alone: lost, or (back again) what the last session told, or nothing before the first.
+   */
+  cameraChanged(): void {
+    if (this.#session !== undefined && !this.#session.closed) return; // the next sample tells
+    const { lost, detail } = this.#camera();
+    const last = this.#sessionless ? undefined : this.#report?.facts;
+    if (!lost && last === undefined) {
+      if (this.#report === undefined) return;
+      this.#report = undefined;
+      this.#sessionless = false;
+      delete this.element.dataset.verdict;
+      delete this.element.dataset.ok;
+      setText(this.#summary, 'no session yet');
+      setText(this.#nextStep, '');
+      this.#facts.replaceChildren();
+      return;
+    }
+    this.#sessionless = last === undefined;
+    const facts = { ...(last ?? NO_SESSION), cameraLost: lost, cameraDetail: detail };
+    this.#report = { verdict: diagnose(facts), facts };
+    this.#render(this.#report);
   }
 
   /** Stops sampling (the tile is removed). */
@@ -99,8 +151,8 @@ export class DoctorPanel {
       localCandidates: this.#localCandidates,
       remoteCandidates: [],
       gatheringComplete: this.#timings['gathering:complete'] !== undefined,
-      iceState: ended ? (this.#report?.facts.iceState ?? 'new') : pc.iceConnectionState,
-      dtlsState: this.#report?.facts.dtlsState ?? null,
+      iceState: ended ? (this.#iceState ?? this.#report?.facts.iceState ?? 'new') : pc.iceConnectionState,
+      dtlsState: this.#dtlsState ?? this.#report?.facts.dtlsState ?? null,
       timings: { ...this.#timings },
       selectedPair: this.#report?.facts.selectedPair ?? null,
       packetsReceived: this.#report?.facts.packetsReceived ?? 0,
@@ -121,6 +173,7 @@ export class DoctorPanel {
     }
     if (session !== this.#session) return;
     this.#report = { verdict: diagnose(facts), facts };
+    this.#sessionless = false;
     this.#render(this.#report);
   }
 
@@ -155,6 +208,24 @@ export class DoctorPanel {
     );
   }
 }
+
+/** The facts of a tile that has not started a session (its camera lost). */
+const NO_SESSION: ConnectivityFacts = {
+  elapsedMs: 0,
+  answered: false,
+  ended: true,
+  localCandidates: [],
+  remoteCandidates: [],
+  gatheringComplete: false,
+  iceState: 'new',
+  dtlsState: null,
+  timings: {},
+  selectedPair: null,
+  packetsReceived: 0,
+  framesDecoded: 0,
+  cameraLost: null,
+  senderCpuBound: null,
+};
 
 const describeCandidate = (c: CandidateInfo): string => `${c.type} ${c.protocol} ${c.address}:${c.port}`;
 

@@ -101,6 +101,7 @@ export class Tile {
     });
     this.#view.showInfo(info, senderName);
     this.#view.element.append(this.#doctor.element);
+    this.#doctor.cameraChanged();
     this.render();
   }
 
@@ -118,6 +119,7 @@ export class Tile {
     if (this.#closed) return;
     this.#info = info;
     this.#view.showInfo(info, this.senderName);
+    this.#doctor.cameraChanged();
     if (senderId !== this.#senderId) {
       this.#senderId = senderId;
       this.#retryBackoff.reset();
