@@ -14,6 +14,7 @@ import {
   type LogLevel,
 } from '@robocam/service';
 import { z } from 'zod';
+import type { HealthServerSettings } from './health-server.js';
 
 export { ConfigError } from '@robocam/service';
 
@@ -42,11 +43,14 @@ const envSchema = z.object({
   ANNOUNCED_IPS: listSchema.optional(),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).optional(),
   HEALTH_PORT: portSchema.default(8766),
+  HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(1).optional(),
 });
 
 export interface SenderAppConfig {
   logLevel: LogLevel;
-  healthPort: number;
+  /** The health endpoint (`/healthz`, `/stats`, `/metrics`, snapshots): see `HealthServerSettings`. */
+  health: HealthServerSettings;
   sender: Omit<SenderSettings, 'logger'>;
 }
 
@@ -68,7 +72,11 @@ export function readConfig(env: NodeJS.ProcessEnv): SenderAppConfig {
   }));
   return {
     logLevel: e.LOG_LEVEL,
-    healthPort: e.HEALTH_PORT,
+    health: {
+      port: e.HEALTH_PORT,
+      host: e.HEALTH_HOST,
+      ...(e.METRICS_TOKEN === undefined ? {} : { token: e.METRICS_TOKEN }),
+    },
     sender: {
       signalingUrl: e.SIGNALING_URL,
       cameras,

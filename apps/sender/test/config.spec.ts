@@ -5,7 +5,7 @@ describe('sender configuration', () => {
   it('defaults to one 720p30 test pattern on the local signaling server', () => {
     const config = readConfig({});
     expect(config.logLevel).toBe('info');
-    expect(config.healthPort).toBe(8766);
+    expect(config.health).toEqual({ port: 8766, host: '127.0.0.1' });
     expect(config.sender).toMatchObject({
       signalingUrl: 'ws://localhost:8765',
       codec: 'vp8',
@@ -33,6 +33,8 @@ describe('sender configuration', () => {
       ANNOUNCED_IPS: '192.0.2.10',
       MAX_VIEWERS: '8',
       HEALTH_PORT: '9000',
+      HEALTH_HOST: '::',
+      METRICS_TOKEN: 'scrape-me',
       UNRELATED: 'ignored',
     });
     expect(config.sender).toEqual({
@@ -54,7 +56,7 @@ describe('sender configuration', () => {
         announcedAddresses: ['192.0.2.10'],
       },
     });
-    expect(config.healthPort).toBe(9000);
+    expect(config.health).toEqual({ port: 9000, host: '::', token: 'scrape-me' });
   });
 
   it.each([

@@ -18,6 +18,10 @@ export type { EncoderAttempt, EncoderPreference } from './encoder/index.js';
 export { EncoderUnavailableError, InvalidEncoderSettingsError } from './encoder/index.js';
 export type { KeyframeReason } from './keyframe-policy.js';
 export { ConfigurationError } from './errors.js';
+export { SenderMetrics } from './metrics.js';
+export type { SenderMetricsSettings } from './metrics.js';
+export { CameraSnapshots, CameraUnavailableError } from './snapshot/camera-snapshots.js';
+export type { SnapshotOptions } from './snapshot/camera-snapshots.js';
 export { setFfmpegLogLevel } from './ffmpeg-log.js';
 export type { FfmpegLogLevel } from './ffmpeg-log.js';
 // The shared vocabulary (@robocam/types) this package's API speaks.
