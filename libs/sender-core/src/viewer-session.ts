@@ -23,6 +23,7 @@ import {
 import type { CameraPipeline, RtpSink, SenderCamera } from './camera-pipeline.js';
 import { MEDIA_SHARE } from './encoder-target.js';
 import type { PacketizedFrame } from './rtp-packetizer.js';
+import { absCaptureTimeExtension } from './rtp/abs-capture-time.js';
 import { ViewerLink, type ViewerLinkStats, type ViewerTrack, type ViewerTrackStats } from './viewer-link.js';
 import { NegotiationError } from './errors.js';
 import {
@@ -266,7 +267,8 @@ export class ViewerSession
       codecs: { video: [videoCodecParameters(this.#settings.codec, this.#h264)] },
       // Transport-wide sequence numbers make the browser send transport-cc feedback (Chromium:
       // every ~65 ms, and no REMB), which the sender's congestion control runs on.
-      headerExtensions: { video: [useTransportWideCC()] },
+      // abs-capture-time: each frame's capture time, for the page's glass-to-glass latency.
+      headerExtensions: { video: [useTransportWideCC(), absCaptureTimeExtension()] },
       iceUseIpv6: peer.ipv6 ?? false,
       ...(peer.icePortRange === undefined ? {} : { icePortRange: peer.icePortRange }),
       ...(peer.announcedAddresses === undefined
