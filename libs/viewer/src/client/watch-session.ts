@@ -8,6 +8,7 @@ import type {
 } from '@robocam/protocol';
 import { errorMessage } from '@robocam/types';
 import type { SessionCloseCode, SessionCloseInfo } from './status.js';
+import { negotiateCaptureTime } from './capture-time.js';
 
 export type WatchSessionState = 'negotiating' | 'connecting' | 'connected' | 'closed';
 
@@ -86,6 +87,7 @@ export class WatchSession {
     for (const _camera of settings.cameras) {
       const transceiver = this.pc.addTransceiver('video', { direction: 'recvonly' });
       pinToLiveEdge(transceiver.receiver);
+      negotiateCaptureTime(transceiver); // the capture time in RTP, for the latency readout
       this.#transceivers.push(transceiver);
     }
     this.pc.onicecandidate = (event) => {
