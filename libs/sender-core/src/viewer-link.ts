@@ -96,7 +96,10 @@ interface LinkPacket {
   /** Bytes of padding (probe packets only). */
   readonly paddingBytes: number;
   readonly probeCluster: number | undefined;
-  /** The frame's capture times, on its first packet (abs-capture-time, sender reports). */
+  /**
+   * The frame's capture times, on its first packet (abs-capture-time, sender reports). The
+   * extension adds 8 bytes to that packet (~2 kbit/s at 30 fps), not in PACKET_OVERHEAD_BYTES.
+   */
   readonly capture?: { readonly wallMs: number; readonly monotonicMs: number };
 }
 
