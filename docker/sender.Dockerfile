@@ -1,5 +1,6 @@
 # robocam sender (apps/sender): cameras -> encoder -> WebRTC, registered with the signaling server at
-# SIGNALING_URL; health endpoint on HEALTH_PORT (8766): GET /healthz (200 while registered), GET /stats.
+# SIGNALING_URL; health endpoint on HEALTH_PORT (8766, HEALTH_HOST 127.0.0.1): GET /healthz (200 while
+# registered), GET /stats, GET /metrics, GET /cameras/<id>/snapshot.jpg (METRICS_TOKEN protects all but /healthz).
 # Carries FFmpeg (node-av's prebuilt binary, @seydx/node-av-linux-x64, glibc): the largest image.
 # Build from the repository root:  docker build -f docker/sender.Dockerfile -t robocam-sender .
 # Cameras: run with --device /dev/video0 --group-add video (see docker/compose.yaml); no privileges.

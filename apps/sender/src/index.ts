@@ -1,1 +1,2 @@
 export { startHealthServer } from './health-server.js';
+export type { HealthServerSettings } from './health-server.js';

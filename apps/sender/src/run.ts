@@ -10,7 +10,7 @@ const logger = pino({ name: 'robocam-sender', level: config.logLevel });
 // FFmpeg prints to stderr on its own; keep it to errors unless debugging.
 setFfmpegLogLevel(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'info' : 'error');
 const sender = new Sender({ ...config.sender, logger });
-const health = await startHealthServer(sender, config.healthPort);
+const health = await startHealthServer(sender, config.health);
 const bridge =
   config.udpBridge === undefined
     ? undefined
@@ -24,7 +24,12 @@ for (const target of config.publish) {
   });
 }
 logger.info(
-  { signalingUrl: config.sender.signalingUrl, cameras: [...sender.cameras.keys()], healthPort: health.port },
+  {
+    signalingUrl: config.sender.signalingUrl,
+    cameras: [...sender.cameras.keys()],
+    healthPort: health.port,
+    healthHost: config.health.host,
+  },
   'sender starting',
 );
 // The sender first, then its health server; a sender that does not close cleanly still lets the

@@ -39,6 +39,8 @@ const envSchema = z.object({
   ANNOUNCED_IPS: listSchema.optional(),
   MAX_VIEWERS: z.coerce.number().int().min(1).max(1000).optional(),
   HEALTH_PORT: portSchema.default(8766),
+  HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(1).optional(),
   CONTROL_TOKEN: z.string().min(1).max(512).optional(),
   CONTROL_ENABLED: z.enum(['true', 'false', '1', '0']).default('true'),
   COMMAND_DEADLINE_MS: z.coerce.number().int().min(10).max(10_000).optional(),
@@ -63,7 +65,11 @@ export interface WhipTarget {
 /** The sender service's configuration, as {@link readSenderConfig} reads it from the environment. */
 export interface SenderEnvConfig {
   logLevel: LogLevel;
-  healthPort: number;
+  /**
+   * The health endpoint (`/healthz`, `/stats`, `/metrics`, snapshots): `HEALTH_PORT`,
+   * `HEALTH_HOST` (default 127.0.0.1) and `METRICS_TOKEN` (required for all but `/healthz` when set).
+   */
+  health: { port: number; host: string; token?: string };
   /** The UDP bridge to robot software; undefined when neither CONTROL_UDP nor TELEMETRY_UDP_PORT is set. */
   udpBridge: { controlTarget?: string; telemetryPort?: number } | undefined;
   sender: Omit<SenderSettings, 'logger'>;
@@ -136,7 +142,11 @@ export function readSenderConfig(env: NodeJS.ProcessEnv): SenderEnvConfig {
         };
   return {
     logLevel: e.LOG_LEVEL,
-    healthPort: e.HEALTH_PORT,
+    health: {
+      port: e.HEALTH_PORT,
+      host: e.HEALTH_HOST,
+      ...(e.METRICS_TOKEN === undefined ? {} : { token: e.METRICS_TOKEN }),
+    },
     udpBridge,
     publish,
     publishToken: e.PUBLISH_WHIP_TOKEN,

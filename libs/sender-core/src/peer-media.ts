@@ -16,6 +16,7 @@ import {
   type RtcpPacket,
 } from 'werift';
 import type { CameraPipeline, RtpSink } from './camera-pipeline.js';
+import { absCaptureTimeExtension } from './rtp/abs-capture-time.js';
 import { MEDIA_SHARE } from './encoder-target.js';
 import { videoCodecParameters, type SessionH264 } from './peer-codecs.js';
 import type { PacketizedFrame } from './rtp-packetizer.js';
@@ -45,7 +46,8 @@ export function createMediaPeer(
     codecs: { video: [videoCodecParameters(codec, h264)] },
     // Transport-wide sequence numbers make the browser send transport-cc feedback (Chromium:
     // every ~65 ms, and no REMB), which the sender's congestion control runs on.
-    headerExtensions: { video: [useTransportWideCC()] },
+    // abs-capture-time: each frame's capture time, for the page's glass-to-glass latency.
+    headerExtensions: { video: [useTransportWideCC(), absCaptureTimeExtension()] },
     iceUseIpv6: peer.ipv6 ?? false,
     ...(peer.icePortRange === undefined ? {} : { icePortRange: peer.icePortRange }),
     ...(peer.announcedAddresses === undefined ? {} : { iceAdditionalHostAddresses: peer.announcedAddresses }),

@@ -22,6 +22,8 @@ export interface PacketizedFrame {
   readonly vp8: Vp8LayerInfo | undefined;
   /** Capture time of the source frame, ms on `performance.now()`'s clock. */
   readonly monotonicMs: number;
+  /** Capture time of the source frame on the wall clock, ms since the Unix epoch (abs-capture-time, SRs). */
+  readonly timestampMs: number;
 }
 
 /**
@@ -49,7 +51,11 @@ export class RtpPacketizer {
 
   packetize(frame: EncodedFrame): PacketizedFrame {
     const timestamp = this.#rtpTimestamp(frame.monotonicMs);
-    const common = { keyframe: frame.keyframe, monotonicMs: frame.monotonicMs };
+    const common = {
+      keyframe: frame.keyframe,
+      monotonicMs: frame.monotonicMs,
+      timestampMs: frame.timestampMs,
+    };
     if (this.#h264 !== undefined) {
       const packets = this.#h264.packetize(frame.data, timestamp);
       return { ...common, packets, temporalLayer: 0, layerSync: frame.keyframe, vp8: undefined };

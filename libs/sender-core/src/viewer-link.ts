@@ -26,6 +26,8 @@ import {
 } from './congestion/index.js';
 import { RetransmissionBudget } from './congestion/retransmissions.js';
 import type { PacketizedFrame } from './rtp-packetizer.js';
+import { ABS_CAPTURE_TIME_URI, absCaptureTimePayload } from './rtp/abs-capture-time.js';
+import { SenderReportClock } from './rtp/sender-report-clock.js';
 import { TemporalLayerForwarder, withPictureId } from './rtp/temporal-layer-forwarder.js';
 
 /** What a track needs of its camera. */
@@ -94,6 +96,11 @@ interface LinkPacket {
   /** Bytes of padding (probe packets only). */
   readonly paddingBytes: number;
   readonly probeCluster: number | undefined;
+  /**
+   * The frame's capture times, on its first packet (abs-capture-time, sender reports). The
+   * extension adds 8 bytes to that packet (~2 kbit/s at 30 fps), not in PACKET_OVERHEAD_BYTES.
+   */
+  readonly capture?: { readonly wallMs: number; readonly monotonicMs: number };
 }
 
 /** Bytes a packet adds on the wire besides its payload: RTP header 12, transport-cc extension 8, SRTP tag 10. */
@@ -372,12 +379,17 @@ export class ViewerTrack {
   /** The pacer broke this track's decoding and its keyframe request waits for the interval. */
   #keyframeDue = false;
   #plisIgnored = 0;
+  /** Sender reports from the frames' capture times (see SenderReportClock). */
+  readonly #reportClock: SenderReportClock;
+  /** The abs-capture-time extension's id in this session; null: not negotiated; undefined: not looked up yet. */
+  #absCaptureTimeId: number | null | undefined;
 
   constructor(link: ViewerLink, camera: TrackCamera, rtpSender: RTCRtpSender, logger: Logger) {
     this.#link = link;
     this.#camera = camera;
     this.#rtpSender = rtpSender;
     this.#logger = logger;
+    this.#reportClock = new SenderReportClock(rtpSender);
     this.#forwarder = new TemporalLayerForwarder(camera.maxTemporalLayer, 0);
     this.#limitRetransmissions();
   }
@@ -448,12 +460,14 @@ export class ViewerTrack {
       if (forwarded === undefined) return;
       if (forwarded.pictureId !== frame.vp8.pictureId) pictureId = forwarded.pictureId;
     }
-    const packets = frame.packets.map((packet): LinkPacket => ({
+    const capture = { wallMs: frame.timestampMs, monotonicMs: frame.monotonicMs };
+    const packets = frame.packets.map((packet, index): LinkPacket => ({
       track: this,
       packet,
       pictureId,
       paddingBytes: 0,
       probeCluster: undefined,
+      ...(index === 0 ? { capture } : {}),
     }));
     this.#link.enqueue({
       packets,
@@ -563,14 +577,34 @@ export class ViewerTrack {
           sequenceNumber,
           timestamp: header.timestamp,
           marker: header.marker,
+          extensions: this.#captureExtensions(item),
         }),
         payload,
       );
+      if (item.capture !== undefined)
+        this.#reportClock.onFrame(header.timestamp, item.capture.wallMs, item.capture.monotonicMs);
     }
     this.#rtpSender.sendRtp(packet).catch((error: unknown) => {
       this.#logger.debug({ err: errorMessage(error) }, 'RTP send failed');
     });
     return packet.payload.length + PACKET_OVERHEAD_BYTES;
+  }
+
+  /**
+   * The abs-capture-time extension for a frame's first packet when the viewer negotiated it
+   * (werift writes the extensions it knows and keeps the packet's own, by id).
+   */
+  #captureExtensions(item: LinkPacket): { id: number; payload: Buffer }[] {
+    if (item.capture === undefined) return [];
+    if (this.#absCaptureTimeId === undefined) {
+      // Negotiated by now (packets flow after the answer); private in werift's typings.
+      const negotiated = (this.#rtpSender as unknown as { headerExtensions?: { id: number; uri: string }[] })
+        .headerExtensions;
+      this.#absCaptureTimeId =
+        negotiated?.find((extension) => extension.uri === ABS_CAPTURE_TIME_URI)?.id ?? null;
+    }
+    if (this.#absCaptureTimeId === null) return [];
+    return [{ id: this.#absCaptureTimeId, payload: absCaptureTimePayload(item.capture.wallMs) }];
   }
 
   stats(): ViewerTrackStats {

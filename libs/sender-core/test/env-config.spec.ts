@@ -6,7 +6,7 @@ describe('sender configuration', () => {
   it('defaults to one 720p30 test pattern on the local signaling server', () => {
     const config = readConfig({});
     expect(config.logLevel).toBe('info');
-    expect(config.healthPort).toBe(8766);
+    expect(config.health).toEqual({ port: 8766, host: '127.0.0.1' });
     expect(config.sender).toMatchObject({
       signalingUrl: 'ws://localhost:8765',
       codec: 'vp8',
@@ -39,6 +39,8 @@ describe('sender configuration', () => {
       DEADMAN_MS: '400',
       CONTROL_UDP: '127.0.0.1:9870',
       TELEMETRY_UDP_PORT: '9871',
+      HEALTH_HOST: '::',
+      METRICS_TOKEN: 'scrape-me',
       UNRELATED: 'ignored',
     });
     expect(config.sender).toEqual({
@@ -61,7 +63,7 @@ describe('sender configuration', () => {
         announcedAddresses: ['192.0.2.10'],
       },
     });
-    expect(config.healthPort).toBe(9000);
+    expect(config.health).toEqual({ port: 9000, host: '::', token: 'scrape-me' });
     expect(config.udpBridge).toEqual({ controlTarget: '127.0.0.1:9870', telemetryPort: 9871 });
   });
 

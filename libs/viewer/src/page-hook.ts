@@ -51,7 +51,13 @@ export interface TileSnapshot {
   framesDecoded: number;
   fps: number | null;
   decodedFps: number | null;
+  /** Glass-to-glass latency shown, ms, and how it was measured (see `latencyMethod`). */
   latencyMs: number | null;
+  /** `capture-time`: from the capture time in RTP (any camera); `timecode`: the test pattern's strip. */
+  latencyMethod: 'capture-time' | 'timecode' | null;
+  /** Each method's own latency, ms (both on the test pattern in Chromium). */
+  captureTimeLatencyMs: number | null;
+  timecodeLatencyMs: number | null;
   receiveToDisplayMs: number | null;
   clockOffsetMs: number | null;
   videoWidth: number;

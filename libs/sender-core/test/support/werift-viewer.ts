@@ -7,12 +7,16 @@ import {
   dePacketizeRtpPackets,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
   RtcpPayloadSpecificFeedback,
   useTransportWideCC,
   type RTCDataChannel,
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
+
+/** The abs-capture-time RTP header extension (each frame's capture time, NTP). */
+export const ABS_CAPTURE_TIME_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
 
 /** One picture as the viewer decoded it. */
 export interface ReceivedFrame {
@@ -26,6 +30,8 @@ export interface ReceivedFrame {
   i420: Buffer;
   /** Decoded timecode strip (capture time, counter), or undefined if it did not decode. */
   timecode: { timestampMs: number; counter: number } | undefined;
+  /** The frame's RTP timestamp. */
+  rtpTimestamp: number;
 }
 
 export interface ReceivedTrack {
@@ -46,14 +52,19 @@ const FEEDBACK = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 
 /** werift settings for a receive-only test viewer of `codec` on this machine. */
 export function viewerPeerConfig(
   codec: 'vp8' | 'h264',
-  { transportCc = false }: { transportCc?: boolean } = {},
+  { transportCc = false, absCaptureTime = false }: { transportCc?: boolean; absCaptureTime?: boolean } = {},
 ): ConstructorParameters<typeof RTCPeerConnection>[0] {
   const rtcpFeedback = FEEDBACK;
+  const extensions = [
+    ...(transportCc ? [useTransportWideCC()] : []),
+    ...(absCaptureTime ? [new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI })] : []),
+  ];
   return {
     // transportCc: transport-wide sequence numbers, as browsers negotiate them. The feedback comes
     // from EmulatedLink, not from werift's receiver (which sent 2 feedback packets in 20 s here):
     // the codec does not announce transport-cc, so werift's own stays off.
-    ...(transportCc ? { headerExtensions: { video: [useTransportWideCC()] } } : {}),
+    // absCaptureTime: offer the abs-capture-time extension, as Chromium does.
+    ...(extensions.length > 0 ? { headerExtensions: { video: extensions } } : {}),
     // Without a STUN server werift falls back to a public one, whose DNS lookup hangs offline and
     // keeps the process alive; a loopback address fails at once instead.
     iceServers: [{ urls: 'stun:127.0.0.1:9' }],
@@ -134,16 +145,19 @@ export class WeriftViewer {
       rewriteAnswer = (sdp: string) => sdp,
       transportFeedback,
       dataChannels = false,
+      absCaptureTime = false,
     }: {
       /** Open the control and events channels as the viewer page does; `watch` waits for them. */
       dataChannels?: boolean;
+      /** Offer the abs-capture-time header extension. */
+      absCaptureTime?: boolean;
       rewriteAnswer?: (sdp: string) => string | Promise<string>;
       /** Negotiate transport-wide sequence numbers and send transport-cc feedback (EmulatedLink). */
       transportFeedback?: EmulatedLinkSettings;
     } = {},
   ): Promise<void> {
     const pc = new RTCPeerConnection(
-      viewerPeerConfig(codec, { transportCc: transportFeedback !== undefined }),
+      viewerPeerConfig(codec, { transportCc: transportFeedback !== undefined, absCaptureTime }),
     );
     this.pc = pc;
     for (const camera of cameras) {
@@ -177,6 +191,7 @@ export class WeriftViewer {
           pending = [];
           const assembled = dePacketizeRtpPackets(codec === 'vp8' ? 'vp8' : 'MPEG4/ISO/AVC', packets);
           const receivedAtMono = performance.now();
+          const rtpTimestamp = packets[0]?.header.timestamp ?? 0;
           track.encodedFrames.push({ keyframe: assembled.isKeyframe, receivedAtMono });
           void decoder.decode(assembled.data, assembled.isKeyframe).then((pictures) => {
             for (const picture of pictures) {
@@ -186,6 +201,7 @@ export class WeriftViewer {
                 keyframe: assembled.isKeyframe,
                 receivedAt: Date.now(),
                 receivedAtMono,
+                rtpTimestamp,
                 timecode: readTimecode(picture.i420, picture.width, picture.height),
               });
             }

@@ -1,5 +1,13 @@
 import { decodeTimecode, timecodeGeometry } from '@robocam/testpattern';
+import { frameCaptureWallMs } from './capture-time.js';
 import { median } from './stats.js';
+
+/**
+ * How a glass-to-glass latency was measured: `capture-time` from the frame's capture time the
+ * browser derives from the sender's RTP (abs-capture-time, RTCP sender reports), any source;
+ * `timecode` from the capture time the test pattern draws into the frame.
+ */
+export type LatencyMethod = 'capture-time' | 'timecode';
 
 /** What the meter knows about the frames a `<video>` element displayed. */
 export interface FrameReading {
@@ -7,8 +15,16 @@ export interface FrameReading {
   framesPresented: number;
   /** Presented frames per second over the last second. */
   fps: number | undefined;
-  /** Median glass-to-glass latency over the last ~30 frames with a readable timecode, in ms. */
+  /**
+   * Median glass-to-glass latency over the last ~30 frames, in ms: from the frames' capture time
+   * when the browser gives one, else from the timecode strip.
+   */
   latencyMs: number | undefined;
+  /** Which method `latencyMs` comes from; undefined with no latency. */
+  latencyMethod: LatencyMethod | undefined;
+  /** Each method's median on its own (both, on the test pattern in Chromium), in ms. */
+  captureTimeLatencyMs: number | undefined;
+  timecodeLatencyMs: number | undefined;
   /** Median time from the last packet's arrival to display (jitter buffer, decode, render), in ms. */
   receiveToDisplayMs: number | undefined;
   /** Size of the last presented frame. */
@@ -24,6 +40,8 @@ export interface FrameReading {
 export interface FrameMeterSettings {
   /** Sender clock minus local clock in ms, once estimated (see ClockOffsetEstimator). */
   clockOffsetMs: () => number | undefined;
+  /** The receiver of the video, for the frames' capture time (abs-capture-time); none: not used. */
+  receiver?: () => RTCRtpReceiver | undefined;
   /** Called after every presented frame. */
   onFrame?: () => void;
 }
@@ -47,6 +65,7 @@ export class FrameMeter {
   #handle: number | undefined;
   #stopped = false;
   readonly #latencies: number[] = [];
+  readonly #captureLatencies: number[] = [];
   readonly #browserDelays: number[] = [];
   readonly #presentations: { at: number; presented: number }[] = [];
   #misses = 0;
@@ -54,6 +73,9 @@ export class FrameMeter {
     framesPresented: 0,
     fps: undefined,
     latencyMs: undefined,
+    latencyMethod: undefined,
+    captureTimeLatencyMs: undefined,
+    timecodeLatencyMs: undefined,
     receiveToDisplayMs: undefined,
     width: undefined,
     height: undefined,
@@ -103,11 +125,25 @@ export class FrameMeter {
     if (metadata.receiveTime !== undefined) {
       push(this.#browserDelays, metadata.expectedDisplayTime - metadata.receiveTime);
     }
-    const timecodeRead = this.#readTimecode(metadata, wallNow + (metadata.expectedDisplayTime - perfNow));
+    const displayWallMs = wallNow + (metadata.expectedDisplayTime - perfNow);
+    const timecodeRead = this.#readTimecode(metadata, displayWallMs);
+    const captureLatencyMs = this.#captureLatency(metadata, displayWallMs);
+    if (captureLatencyMs !== undefined) push(this.#captureLatencies, captureLatencyMs);
+    const captureTimeLatencyMs = median(this.#captureLatencies);
+    const timecodeLatencyMs = median(this.#latencies);
+    const latencyMethod: LatencyMethod | undefined =
+      captureTimeLatencyMs !== undefined
+        ? 'capture-time'
+        : timecodeLatencyMs !== undefined
+          ? 'timecode'
+          : undefined;
     this.#reading = {
       framesPresented: metadata.presentedFrames,
       fps: span >= 500 ? ((metadata.presentedFrames - first.presented) * 1000) / span : this.#reading.fps,
-      latencyMs: median(this.#latencies),
+      latencyMs: latencyMethod === 'capture-time' ? captureTimeLatencyMs : timecodeLatencyMs,
+      latencyMethod,
+      captureTimeLatencyMs,
+      timecodeLatencyMs,
       receiveToDisplayMs: median(this.#browserDelays),
       width: metadata.width,
       height: metadata.height,
@@ -117,6 +153,24 @@ export class FrameMeter {
     };
     this.#settings.onFrame?.();
   };
+
+  /**
+   * The frame's latency from its capture time in RTP, or undefined when the browser has none.
+   * rVFC's `captureTime` is on this page's clock already (Chromium converts the sender's with its
+   * own RTCP-based estimate; it gives one only when it can measure the round trip, which a
+   * receive-only peer often cannot). Otherwise the abs-capture-time of the frame (the receiver's
+   * synchronization source) is on the sender's clock: corrected by the page's ping-based offset,
+   * as the timecode strip is.
+   */
+  #captureLatency(metadata: VideoFrameCallbackMetadata, displayWallMs: number): number | undefined {
+    if (metadata.captureTime !== undefined) return metadata.expectedDisplayTime - metadata.captureTime;
+    const receiver = this.#settings.receiver?.();
+    const offset = this.#settings.clockOffsetMs();
+    if (receiver === undefined || offset === undefined || metadata.rtpTimestamp === undefined)
+      return undefined;
+    const captureWallMs = frameCaptureWallMs(receiver, metadata.rtpTimestamp);
+    return captureWallMs === undefined ? undefined : displayWallMs + offset - captureWallMs;
+  }
 
   /** Returns whether a timecode was read, or undefined when this frame was skipped. */
   #readTimecode(metadata: VideoFrameCallbackMetadata, displayWallMs: number): boolean | undefined {

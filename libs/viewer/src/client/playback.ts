@@ -73,6 +73,7 @@ export class Playback {
     let first = true;
     this.meter = new FrameMeter(this.video, {
       clockOffsetMs: () => clock.offsetMs,
+      receiver: () => this.receiver,
       onFrame: () => {
         if (!first) return;
         first = false;
@@ -179,6 +180,9 @@ export class Playback {
       fps: roundOrNull(reading.fps),
       decodedFps: roundOrNull(stats?.decodedFps),
       latencyMs: roundOrNull(reading.latencyMs),
+      latencyMethod: reading.latencyMethod ?? null,
+      captureTimeLatencyMs: roundOrNull(reading.captureTimeLatencyMs),
+      timecodeLatencyMs: roundOrNull(reading.timecodeLatencyMs),
       receiveToDisplayMs: roundOrNull(reading.receiveToDisplayMs),
       clockOffsetMs: roundOrNull(this.clock.offsetMs),
       videoWidth: this.video.videoWidth,
@@ -215,6 +219,9 @@ export class Playback {
     fps: null,
     decodedFps: null,
     latencyMs: null,
+    latencyMethod: null,
+    captureTimeLatencyMs: null,
+    timecodeLatencyMs: null,
     receiveToDisplayMs: null,
     clockOffsetMs: null,
     videoWidth: 0,

@@ -7,6 +7,8 @@ import type { SenderLinkStats, StreamStats } from './stats.js';
 
 const STATS_FIELDS = [
   ['latency', 'glass-to-glass'],
+  // How the latency was measured: from the capture time in RTP (any camera) or the timecode strip.
+  ['latency-method', 'measured by'],
   ['codec', 'codec'],
   ['resolution', 'size'],
   ['fps', 'fps'],
@@ -158,6 +160,14 @@ export class TileView {
         ? formatMs(reading.latencyMs)
         : reading?.timecode === false
           ? 'no timecode'
+          : '–',
+    );
+    field(
+      'latency-method',
+      reading?.latencyMethod === 'capture-time'
+        ? 'capture time'
+        : reading?.latencyMethod === 'timecode'
+          ? 'timecode strip'
           : '–',
     );
   }

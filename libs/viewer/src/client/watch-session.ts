@@ -10,6 +10,7 @@ import type {
 import { errorMessage } from '@robocam/types';
 import { noCommonCodecMessage } from './codec-support.js';
 import type { SessionCloseCode, SessionCloseInfo } from './status.js';
+import { negotiateCaptureTime } from './capture-time.js';
 
 export type WatchSessionState = 'negotiating' | 'connecting' | 'connected' | 'closed';
 
@@ -94,6 +95,7 @@ export class WatchSession {
     for (const _camera of settings.cameras) {
       const transceiver = this.pc.addTransceiver('video', { direction: 'recvonly' });
       pinToLiveEdge(transceiver.receiver);
+      negotiateCaptureTime(transceiver); // the capture time in RTP, for the latency readout
       this.#transceivers.push(transceiver);
     }
     this.control = this.pc.createDataChannel(TELEOP_CHANNELS.control, { ordered: false, maxRetransmits: 0 });
