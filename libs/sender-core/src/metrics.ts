@@ -28,7 +28,9 @@ const ENCODE_BUCKETS_S = [0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.
  * an encode time histogram fed by every encoded frame. Per camera: `camera` label (the configured
  * ids). Per viewer: `viewer` label = a slot number with a cap (see
  * {@link SenderMetricsSettings.maxViewerSeries}); a session's series disappear with the session,
- * so the label's values stay bounded however many viewers come and go.
+ * so the label's values stay bounded however many viewers come and go. Per WHIP publication:
+ * `publication` (its id, `whip-1`, …: as many as configured) and `camera` labels. Teleop: the lease
+ * and the commands applied and dropped, by reason.
  */
 export class SenderMetrics {
   readonly registry: Registry;
@@ -49,6 +51,8 @@ export class SenderMetrics {
     this.#registerSender();
     this.#registerCameras();
     this.#registerViewers();
+    this.#registerPublications();
+    this.#registerControl();
   }
 
   /** The Content-Type of {@link metrics}' text. */
@@ -403,6 +407,137 @@ export class SenderMetrics {
       async collect() {
         await read();
         this.set(slots.overflow);
+      },
+    });
+  }
+
+  #registerPublications(): void {
+    const registers = [this.registry];
+    const read = (): Promise<SenderStats> => this.#read();
+    const labelNames = ['publication', 'camera'] as const;
+    type Publication = SenderStats['publications'][number];
+    const perPublication = (
+      name: string,
+      help: string,
+      value: (p: Publication) => number | undefined,
+      kind: 'gauge' | 'counter' = 'gauge',
+    ): void => {
+      const settings = {
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect(this: Gauge | Counter): Promise<void> {
+          const { publications } = await read();
+          this.reset();
+          for (const publication of publications) {
+            const v = value(publication);
+            if (v === undefined || !Number.isFinite(v)) continue;
+            const labels = { publication: publication.id, camera: publication.camera };
+            if (this instanceof Counter) this.inc(labels, v);
+            else this.set(labels, v);
+          }
+        },
+      };
+      if (kind === 'counter') new Counter(settings);
+      else new Gauge(settings);
+    };
+    new Gauge({
+      name: 'robocam_publication_state',
+      help: 'WHIP publication state (1 for the current one): connecting, connected, reconnecting, failed',
+      labelNames: [...labelNames, 'state'] as const,
+      registers,
+      async collect() {
+        const { publications } = await read();
+        this.reset();
+        for (const publication of publications) {
+          for (const state of ['connecting', 'connected', 'reconnecting', 'failed'] as const) {
+            this.set(
+              { publication: publication.id, camera: publication.camera, state },
+              publication.state === state ? 1 : 0,
+            );
+          }
+        }
+      },
+    });
+    perPublication(
+      'robocam_publication_bitrate_bps',
+      'Media sent to the server over the last second',
+      (p) => p.bitrateKbps * 1000,
+    );
+    perPublication('robocam_publication_rtt_seconds', 'Round-trip time to the media server (RTCP)', (p) =>
+      p.rttMs === undefined ? undefined : p.rttMs / 1000,
+    );
+    perPublication(
+      'robocam_publication_estimated_bandwidth_bps',
+      "Congestion control's estimate of the link to the server",
+      (p) => (p.link === undefined ? undefined : p.link.estimateKbps * 1000),
+    );
+    perPublication(
+      'robocam_publication_attempts_total',
+      'Sessions the publication tried (POSTs)',
+      (p) => p.attempts,
+      'counter',
+    );
+    perPublication(
+      'robocam_publication_sessions_connected_total',
+      'Sessions that connected',
+      (p) => p.sessionsConnected,
+      'counter',
+    );
+    perPublication(
+      'robocam_publication_bytes_sent_total',
+      'Bytes sent in the current session',
+      (p) => p.bytesSent,
+      'counter',
+    );
+    perPublication(
+      'robocam_publication_plis_total',
+      'PLIs from the server in the current session',
+      (p) => p.plisReceived,
+      'counter',
+    );
+    perPublication(
+      'robocam_publication_nacks_total',
+      'NACKs from the server in the current session',
+      (p) => p.nacksReceived,
+      'counter',
+    );
+  }
+
+  #registerControl(): void {
+    const registers = [this.registry];
+    const read = (): Promise<SenderStats> => this.#read();
+    new Gauge({
+      name: 'robocam_control_lease_held',
+      help: 'Whether a viewer holds the control lease (drives the robot)',
+      registers,
+      async collect() {
+        this.set((await read()).control.lease === undefined ? 0 : 1);
+      },
+    });
+    new Counter({
+      name: 'robocam_control_commands_total',
+      help: 'Teleop commands received, by result: applied, or dropped (late, out_of_order, without_lease, rate_limited)',
+      labelNames: ['result'] as const,
+      registers,
+      async collect() {
+        const { control } = await read();
+        this.reset();
+        this.inc({ result: 'applied' }, control.commandsApplied);
+        this.inc({ result: 'late' }, control.commandsLate);
+        this.inc({ result: 'out_of_order' }, control.commandsOutOfOrder);
+        this.inc({ result: 'without_lease' }, control.commandsWithoutLease);
+        this.inc({ result: 'rate_limited' }, control.commandsRateLimited);
+      },
+    });
+    new Counter({
+      name: 'robocam_control_messages_rejected_total',
+      help: 'Data-channel messages rejected: malformed, oversized, binary, or over the rate limit',
+      registers,
+      async collect() {
+        this.reset();
+        this.inc((await read()).control.messagesRejected);
       },
     });
   }

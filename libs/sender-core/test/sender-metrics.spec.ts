@@ -126,6 +126,44 @@ describe('SenderMetrics', () => {
     ).toBeUndefined();
   });
 
+  it('exports teleop commands by result, the lease, and each WHIP publication’s state and attempts', async () => {
+    const viewer = await WeriftViewer.connect(server.url);
+    viewers.push(viewer);
+    sender = new Sender({
+      signalingUrl: server.url,
+      cameras: [{ type: 'testpattern', id: 'front', width: 320, height: 240, fps: 15 }],
+    });
+    metrics = new SenderMetrics(sender);
+    await sender.start();
+    // Nothing listens on port 9: the publication keeps trying (connection refused is retried).
+    sender.publish('front', { url: 'http://127.0.0.1:9/whip/endpoint/front' });
+    await viewer.watch(await viewer.senderId(), ['front'], 'vp8', { dataChannels: true });
+    viewer.events?.send(JSON.stringify({ type: 'hello', client: 'metrics-test-client-0001', name: 'ops' }));
+    viewer.events?.send(JSON.stringify({ type: 'lease-request' }));
+    await scrapeUntil((s) => sampleValue(s, 'robocam_control_lease_held', {}) === 1, 'the lease');
+    viewer.control?.send(JSON.stringify({ seq: 1, sentAt: Date.now(), data: { linear: { x: 0.5 } } }));
+    viewer.control?.send(JSON.stringify({ seq: 1, sentAt: Date.now(), data: {} })); // a duplicate
+    viewer.control?.send('nonsense');
+    const samples = await scrapeUntil(
+      (s) =>
+        sampleValue(s, 'robocam_control_commands_total', { result: 'applied' }) === 1 &&
+        sampleValue(s, 'robocam_control_commands_total', { result: 'out_of_order' }) === 1 &&
+        sampleValue(s, 'robocam_control_messages_rejected_total', {}) === 1 &&
+        (sampleValue(s, 'robocam_publication_attempts_total', { publication: 'whip-1', camera: 'front' }) ??
+          0) >= 1,
+      'the commands counted and a publication attempt',
+    );
+    expect(sampleValue(samples, 'robocam_control_commands_total', { result: 'late' })).toBe(0);
+    const state = (name: string): number | undefined =>
+      sampleValue(samples, 'robocam_publication_state', {
+        publication: 'whip-1',
+        camera: 'front',
+        state: name,
+      });
+    expect(state('connected')).toBe(0);
+    expect((state('connecting') ?? 0) + (state('reconnecting') ?? 0)).toBe(1);
+  });
+
   it('has every metric the Grafana dashboard queries, in a real scrape', async () => {
     await startWatched();
     const dashboard = readFileSync(new URL('../../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
