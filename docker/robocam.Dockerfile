@@ -1,7 +1,8 @@
 # robocam in one container (apps/robocam): the signaling server, the viewer page and the sender in
-# one Node process on PORT (8080): the page, the signaling WebSocket (/signal), WHEP, /metrics, /stats
-# and one GET /healthz (200 once the sender is registered). The single-container option for one
-# robot, instead of docker/compose.yaml's three. Everything else is as in docker/sender.Dockerfile.
+# one Node process on PORT (8080): the page, the signaling WebSocket (/signal), WHEP, /metrics, /stats,
+# snapshots, /doctor (METRICS_TOKEN protects those four) and one GET /healthz (200 once the sender
+# is registered). The single-container option for one robot, instead of docker/compose.yaml's
+# three. Everything else is as in docker/sender.Dockerfile.
 # Build from the repository root:  docker build -f docker/robocam.Dockerfile -t robocam .
 # Run:  docker run --network host [--device /dev/video0 --group-add video -e CAMERAS=/dev/video0] robocam
 #   (or publish 8080/tcp and a fixed RTC_PORT_RANGE/udp with ANNOUNCED_IPS, as compose.yaml describes)

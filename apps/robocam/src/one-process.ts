@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import {
   readSenderConfig,
   Sender,
+  SenderMetrics,
+  SenderMonitoring,
   UdpBridge,
+  type SenderEnvConfig,
   type SenderSettings,
   type UdpBridgeSettings,
 } from '@robocam/sender';
@@ -40,18 +43,25 @@ export interface OneProcessConfig {
   sender: Omit<SenderSettings, 'logger' | 'signalingUrl'>;
   /** The teleop UDP bridge (CONTROL_UDP, TELEMETRY_UDP_PORT); undefined when neither is set. */
   udpBridge: UdpBridgeSettings | undefined;
+  /** Token `/stats`, `/metrics`, `/doctor` and the snapshots ask for (METRICS_TOKEN); undefined: none. */
+  metricsToken: string | undefined;
+  /** Cameras published to WHIP endpoints (PUBLISH_WHIP); empty when unset. */
+  publish: SenderEnvConfig['publish'];
+  /** Bearer token for every WHIP endpoint (PUBLISH_WHIP_TOKEN). */
+  publishToken: string | undefined;
 }
 
 /**
  * Reads the one-process configuration: apps/web's, apps/signal's and apps/sender's variables,
- * except that PORT and HOST name the one server, and SIGNALING_URL, SIGNALING_PORT and HEALTH_PORT
- * (how the three processes find each other) have no use.
+ * except that PORT and HOST name the one server, and SIGNALING_URL, SIGNALING_PORT, HEALTH_PORT and
+ * HEALTH_HOST (how the three processes find each other) have no use.
  */
 export function readOneProcessConfig(env: NodeJS.ProcessEnv): OneProcessConfig {
   const {
     SIGNALING_URL: _signalingUrl,
     SIGNALING_PORT: _signalingPort,
     HEALTH_PORT: _healthPort,
+    HEALTH_HOST: _healthHost,
     ...shared
   } = env;
   const viewer = readViewerConfig(shared);
@@ -67,6 +77,9 @@ export function readOneProcessConfig(env: NodeJS.ProcessEnv): OneProcessConfig {
     signaling,
     sender,
     udpBridge: senderConfig.udpBridge,
+    metricsToken: senderConfig.health.token,
+    publish: senderConfig.publish,
+    publishToken: senderConfig.publishToken,
   };
 }
 
@@ -115,17 +128,27 @@ export interface OneProcess {
 /**
  * Starts the signaling server, the viewer page and the sender in this process, all on one HTTP
  * port: `GET /` the page, `GET /config.json` its settings, WebSocket upgrades signaling (the page
- * uses {@link SIGNALING_PATH}), `/whep` WHEP, `GET /metrics` Prometheus, `GET /stats` the sender's
- * counters, `GET /doctor` the robot's side of the connectivity doctor, and `GET /healthz` one
- * answer for all three (200 once the sender is registered). The sender reaches signaling over
- * loopback, through the same WebSocket path as any other sender.
+ * uses {@link SIGNALING_PATH}), `/whep` WHEP, `GET /metrics` Prometheus (the signaling server's
+ * and the sender's series in one text, one set of process metrics: the sender's), `GET /stats` the
+ * sender's counters, `GET /cameras/<id>/snapshot.jpg[?width=N]` a camera's latest frame, `GET
+ * /doctor` the robot's side of the connectivity doctor, and `GET /healthz` one answer for all three
+ * (200 once the sender is registered). With a metrics token, all of those but `/healthz` (and the
+ * page) ask for it, as apps/sender's health port does. The sender reaches signaling over loopback,
+ * through the same WebSocket path as any other sender, and publishes to the WHIP endpoints of
+ * {@link OneProcessConfig.publish}.
  */
 export async function startOneProcess(config: OneProcessConfig, logger: Logger): Promise<OneProcess> {
   const log = (component: string): Logger => logger.child?.({ component }) ?? logger;
   const startedAt = Date.now();
-  const signaling = createSignalingHandler({ ...config.signaling, logger: log('signal') });
-  // The sender needs the bound port (PORT may be 0), so it comes after listening.
-  const current: { sender?: Sender } = {};
+  // One set of Node process metrics, the sender's (`robocam_sender_`, which the Grafana dashboard
+  // reads): the signaling server's would measure the same process under another prefix.
+  const signaling = createSignalingHandler({
+    ...config.signaling,
+    processMetrics: false,
+    logger: log('signal'),
+  });
+  // The sender needs the bound port (PORT may be 0), so it and its monitoring come after listening.
+  const current: { sender?: Sender; monitoring?: SenderMonitoring } = {};
 
   const app = new Koa({ proxy: config.trustProxy });
   app.silent = true; // errors are logged here, with the request
@@ -136,19 +159,24 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
     );
   });
   app.use(async (ctx, next) => {
-    if (ctx.method !== 'GET' || !['/healthz', '/stats', '/doctor'].includes(ctx.path)) {
+    if (ctx.method !== 'GET' || !['/healthz', '/doctor'].includes(ctx.path)) {
       await next();
       return;
     }
     ctx.set('cache-control', 'no-store');
-    const { sender } = current;
-    if (sender === undefined) {
+    const { sender, monitoring } = current;
+    if (sender === undefined || monitoring === undefined) {
       ctx.status = 503;
       ctx.body = { status: 'starting' };
-    } else if (ctx.path === '/stats') {
-      ctx.body = await sender.stats();
     } else if (ctx.path === '/doctor') {
-      ctx.body = await senderDoctor(sender);
+      if (monitoring.authorized(ctx.req)) {
+        ctx.body = await senderDoctor(sender);
+      } else {
+        const { headers, body } = monitoring.unauthorized;
+        ctx.set(headers);
+        ctx.status = 401;
+        ctx.body = body;
+      }
     } else {
       const registered = sender.signalingState === 'open';
       ctx.status = registered ? 200 : 503;
@@ -169,6 +197,9 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
   const koa = app.callback();
 
   const http = createServer((request, response) => {
+    // The sender's /stats, /metrics (which then also holds signaling's series) and snapshots, before
+    // signaling's own unprotected /metrics; until the sender exists, /metrics is signaling's alone.
+    if (current.monitoring?.handle(request, response) === true) return;
     signaling.handleRequest(request, response).then(
       (handled) => {
         if (!handled) void koa(request, response); // koa answers and logs its own errors
@@ -203,7 +234,15 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
   const signalingHost = wildcard ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
   const signalingUrl = `ws://${signalingHost}:${port}${SIGNALING_PATH}`;
   const running = new Sender({ ...config.sender, signalingUrl, logger: log('sender') });
+  // The sender's collectors join the signaling server's registry: one text on /metrics, and a
+  // metric name both define would throw here, at start, rather than yield a text Prometheus rejects.
+  const metrics = new SenderMetrics(running, { registry: signaling.metrics.registry });
   current.sender = running;
+  current.monitoring = new SenderMonitoring(running, {
+    metrics: signaling.metrics.registry,
+    ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+    realm: 'robocam',
+  });
   const bridge =
     config.udpBridge === undefined
       ? undefined
@@ -214,6 +253,7 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
     await running.close();
     await signaling.close();
     http.close();
+    metrics.close();
     throw error;
   }
   logger.info(
@@ -221,6 +261,13 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
     'robocam listening (signaling, viewer page and sender in one process)',
   );
   const started = running.start();
+  // Publications run beside signaling, as in apps/sender; sender.close() ends them (DELETE).
+  for (const target of config.publish) {
+    running.publish(target.camera, {
+      url: target.url,
+      ...(config.publishToken === undefined ? {} : { token: config.publishToken }),
+    });
+  }
 
   let closing: Promise<void> | undefined;
   const teardown = async (): Promise<void> => {
@@ -236,6 +283,8 @@ export async function startOneProcess(config: OneProcessConfig, logger: Logger):
     const timer = setTimeout(() => http.closeAllConnections(), 2_000);
     await closed;
     clearTimeout(timer);
+    // Last: it empties the registry signaling's metrics share.
+    metrics.close();
   };
   return {
     port,

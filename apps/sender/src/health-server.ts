@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CameraSnapshots, CameraUnavailableError, SenderMetrics, type Sender } from '@robocam/sender';
-import { tokensEqual } from '@robocam/service';
+import { SenderMetrics, SenderMonitoring, type Sender } from '@robocam/sender';
 
 export interface HealthServerSettings {
   /** TCP port; 0 lets the OS choose (see the returned `port`). Required. */
@@ -18,41 +17,33 @@ export interface HealthServerSettings {
   token?: string;
 }
 
-const SNAPSHOT_PATH = /^\/cameras\/([^/]+)\/snapshot\.jpg$/;
-
 /**
  * A small HTTP endpoint for container health checks and operators: `GET /healthz` answers 200
  * while the sender is registered with the signaling server (503 otherwise); `GET /stats` returns
  * every counter as JSON, `GET /metrics` the same as Prometheus text, and
- * `GET /cameras/<id>/snapshot.jpg[?width=N]` a camera's latest frame. All but `/healthz` answer
- * 401 without the token when one is set. Closing the server stops its metrics collectors.
+ * `GET /cameras/<id>/snapshot.jpg[?width=N]` a camera's latest frame (all three: `SenderMonitoring`).
+ * All but `/healthz` answer 401 without the token when one is set. Closing the server stops its
+ * metrics collectors.
  */
 export async function startHealthServer(
   sender: Sender,
   { port, host = '127.0.0.1', token }: HealthServerSettings,
 ): Promise<Server & { port: number }> {
   const metrics = new SenderMetrics(sender);
-  const snapshots = new CameraSnapshots(sender.cameras);
+  const monitoring = new SenderMonitoring(sender, { metrics, ...(token === undefined ? {} : { token }) });
   const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://health');
-    const path = url.pathname;
-    const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    const reply = (status: number, body: unknown): void => {
       response.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
         'cache-control': 'no-store',
-        ...headers,
       });
       response.end(JSON.stringify(body));
-    };
-    const fail = (error: unknown): void => {
-      if (!response.headersSent) reply(500, { error: String(error) });
-      else response.destroy();
     };
     if (request.method !== 'GET') {
       reply(405, { error: 'method not allowed' });
       return;
     }
-    if (path === '/healthz') {
+    if (new URL(request.url ?? '/', 'http://health').pathname === '/healthz') {
       const registered = sender.signalingState === 'open';
       reply(registered ? 200 : 503, {
         status: registered ? 'ok' : 'not registered',
@@ -62,46 +53,7 @@ export async function startHealthServer(
       });
       return;
     }
-    const snapshot = SNAPSHOT_PATH.exec(path);
-    if (path !== '/stats' && path !== '/metrics' && snapshot === null) {
-      reply(404, { error: 'not found' });
-      return;
-    }
-    if (token !== undefined && !tokensEqual(givenToken(request, url), token)) {
-      reply(401, { error: 'token required' }, { 'www-authenticate': 'Bearer realm="robocam-sender"' });
-      return;
-    }
-    if (path === '/stats') {
-      sender.stats().then((stats) => {
-        reply(200, stats);
-      }, fail);
-    } else if (path === '/metrics') {
-      metrics.metrics().then((text) => {
-        response.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
-        response.end(text);
-      }, fail);
-    } else if (snapshot !== null) {
-      const id = safeDecode(snapshot[1] ?? '');
-      const width = url.searchParams.get('width');
-      if (width !== null && !/^\d{1,5}$/.test(width)) {
-        reply(400, { error: 'width must be a whole number of pixels' });
-        return;
-      }
-      if (!snapshots.has(id)) {
-        reply(404, { error: 'no such camera' });
-        return;
-      }
-      snapshots.jpeg(id, width === null ? {} : { width: Math.max(16, Number(width)) }).then(
-        (jpeg) => {
-          response.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' });
-          response.end(jpeg);
-        },
-        (error: unknown) => {
-          if (error instanceof CameraUnavailableError) reply(503, { error: error.message });
-          else fail(error);
-        },
-      );
-    }
+    if (!monitoring.handle(request, response)) reply(404, { error: 'not found' });
   });
   server.on('close', () => {
     metrics.close();
@@ -113,20 +65,4 @@ export async function startHealthServer(
     });
   });
   return Object.assign(server, { port: (server.address() as AddressInfo).port });
-}
-
-/** The token of `Authorization: Bearer <token>`, else of `?token=`; undefined when neither. */
-function givenToken(request: IncomingMessage, url: URL): string | undefined {
-  const header = request.headers.authorization;
-  const bearer = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
-  return bearer ?? url.searchParams.get('token') ?? undefined;
-}
-
-/** A path segment decoded; a malformed escape gives no camera id. */
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return '';
-  }
 }

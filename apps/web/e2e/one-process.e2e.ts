@@ -1,6 +1,7 @@
 // robocam in one process (apps/robocam, `npm start -- --one-process`) in a real Chromium: the page,
-// signaling and the sender on one port, one /healthz for all three, and a clean SIGTERM; and the
-// connectivity doctor's verdict on each tile, for a session that plays and for one on a network
+// signaling and the sender on one port, one /healthz for all three, the sender's and signaling's
+// metrics in one /metrics and the camera's snapshot behind METRICS_TOKEN, and a clean SIGTERM; and
+// the connectivity doctor's verdict on each tile, for a session that plays and for one on a network
 // that drops UDP.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
@@ -11,6 +12,8 @@ import { assertCanShape, blockUdp, clearShaping } from './support/shaping.js';
 const SUITE = 'one-process';
 const { webPort: port, pageUrl } = stackOn(58_000);
 const CAMERA = 'testpattern';
+const TOKEN = 'e2e-metrics-token';
+const bearer = { authorization: `Bearer ${TOKEN}` };
 
 let robocam: Service;
 let browser: Browser;
@@ -22,6 +25,13 @@ interface Health {
   signaling: { senders: number; viewers: number; sessions: number };
   sender: { signaling: string; sessions: number; cameras: { id: string }[] };
 }
+/** One sample's value from a Prometheus text exposition; undefined when absent. */
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const escaped = `${name}${labels === '' ? '' : `{${labels}}`}`.replace(/[{}()[\].*+?^$|\\]/g, '\\$&');
+  const match = new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text);
+  return match === null ? undefined : Number(match[1]);
+}
+
 const health = async (): Promise<{ status: number; body: Health }> => {
   const response = await fetch(new URL('/healthz', pageUrl));
   return { status: response.status, body: (await response.json()) as Health };
@@ -35,7 +45,7 @@ beforeAll(async () => {
   robocam = await Service.start(
     SUITE,
     'robocam',
-    { PORT: String(port), CAMERAS: `${CAMERA}:640x480@30`, SENDER_NAME: 'e2e-robot' },
+    { PORT: String(port), CAMERAS: `${CAMERA}:640x480@30`, SENDER_NAME: 'e2e-robot', METRICS_TOKEN: TOKEN },
     new URL('/healthz', pageUrl).href,
   );
   browser = await launchChromium();
@@ -51,7 +61,8 @@ describe('robocam in one process', () => {
     expect((await fetch(pageUrl)).status).toBe(200);
     const config = (await (await fetch(new URL('/config.json', pageUrl))).json()) as { signalingUrl: string };
     expect(config.signalingUrl).toBe(`ws://127.0.0.1:${port}/signal`);
-    const metrics = await (await fetch(new URL('/metrics', pageUrl))).text();
+    expect((await fetch(new URL('/metrics', pageUrl))).status).toBe(401);
+    const metrics = await (await fetch(new URL('/metrics', pageUrl), { headers: bearer })).text();
     expect(metrics).toMatch(/^robocam_connected_senders 1$/m);
   });
 
@@ -83,7 +94,7 @@ describe('robocam in one process', () => {
     });
     // The robot's side of the doctor, for scripts.
     const doctor = await waitFor('the doctor endpoint saying streaming', async () => {
-      const body = (await (await fetch(new URL('/doctor', pageUrl))).json()) as {
+      const body = (await (await fetch(new URL('/doctor', pageUrl), { headers: bearer })).json()) as {
         verdict: { code: string; ok: boolean };
         facts: { sessions: { connectionState: string }[] };
       };
@@ -92,6 +103,40 @@ describe('robocam in one process', () => {
     expect(doctor.verdict.ok).toBe(true);
     expect(doctor.facts.sessions.map((session) => session.connectionState)).toEqual(['connected']);
   }, 40_000);
+
+  it('serves signaling’s and the sender’s metrics in one text, and a snapshot, behind METRICS_TOKEN', async () => {
+    expect((await fetch(new URL('/metrics', pageUrl))).status).toBe(401);
+    expect((await fetch(new URL('/doctor', pageUrl))).status).toBe(401);
+    const text = await (await fetch(new URL('/metrics', pageUrl), { headers: bearer })).text();
+    // The session as signaling sees it and as the sender sees it.
+    expect(sample(text, 'robocam_sessions')).toBe(1);
+    expect(sample(text, 'robocam_connected_viewers')).toBe(1);
+    expect(sample(text, 'robocam_viewers')).toBe(1);
+    expect(sample(text, 'robocam_viewer_connected', 'viewer="0"')).toBe(1);
+    expect(sample(text, 'robocam_camera_running', `camera="${CAMERA}"`)).toBe(1);
+    // One set of process metrics, the sender's.
+    expect(sample(text, 'robocam_sender_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(text).not.toMatch(/^robocam_signal_/m);
+
+    const snapshot = new URL(`/cameras/${CAMERA}/snapshot.jpg?width=320`, pageUrl);
+    expect((await fetch(snapshot)).status).toBe(401);
+    snapshot.searchParams.set('token', TOKEN);
+    // Decoded by Chromium's own JPEG decoder, from the page's origin.
+    const size = await page.evaluate(async (href) => {
+      const response = await fetch(href);
+      const bitmap = await createImageBitmap(await response.blob());
+      return {
+        status: response.status,
+        type: response.headers.get('content-type'),
+        width: bitmap.width,
+        height: bitmap.height,
+      };
+    }, snapshot.href);
+    expect(size).toEqual({ status: 200, type: 'image/jpeg', width: 320, height: 240 });
+    // Taken from the capture the session runs: no second encoder start.
+    const after = await (await fetch(new URL('/metrics', pageUrl), { headers: bearer })).text();
+    expect(sample(after, 'robocam_camera_encoder_starts_total', `camera="${CAMERA}"`)).toBe(1);
+  });
 
   it('the doctor says playing, over the pair ICE selected', async () => {
     const tile = await waitForTile(

@@ -40,6 +40,8 @@ export type { KeyframeReason } from './keyframe-policy.js';
 export { ConfigurationError } from './errors.js';
 export { SenderMetrics } from './metrics.js';
 export type { SenderMetricsSettings } from './metrics.js';
+export { SenderMonitoring } from './monitoring-http.js';
+export type { PrometheusSource, SenderMonitoringSettings } from './monitoring-http.js';
 export { CameraSnapshots, CameraUnavailableError } from './snapshot/camera-snapshots.js';
 export type { SnapshotOptions } from './snapshot/camera-snapshots.js';
 export { setFfmpegLogLevel } from './ffmpeg-log.js';
