@@ -100,10 +100,10 @@ try {
   robot.close();
 }
 
-  '| link | commands sent (per s) | applied | dropped (late / other) | age at robot p50 / p95 / max | round trip p50 / p95 / max | video fps (new sessions) |',
-console.log(
-  '| link | commands sent (per s) | applied | dropped (late / other) | age at robot p50 / p95 / max | round trip p50 / p95 / max | video fps (new sessions) |',
-);
+('| link | commands sent (per s) | applied | dropped (late / other) | age at robot p50 / p95 / max | round trip p50 / p95 / max | video fps (new sessions) |',
+  console.log(
+    '| link | commands sent (per s) | applied | dropped (late / other) | age at robot p50 / p95 / max | round trip p50 / p95 / max | video fps (new sessions) |',
+  ));
 console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) {
   console.log(
