@@ -124,35 +124,14 @@ export class SenderMetrics {
           else this.set(labels, value);
         }, stats);
       };
-    const gauge = (
-      name: string,
-      help: string,
-      value: (c: SenderStats['cameras'][number]) => number | undefined,
-    ): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames: camera,
-        registers,
-        collect: perCamera((set, stats) => {
-          for (const c of stats.cameras) set({ camera: c.id }, value(c));
-        }),
-      });
+    type Camera = SenderStats['cameras'][number];
+    const cameraRows = async (): Promise<{ labels: Record<string, string>; row: Camera }[]> =>
+      (await read()).cameras.map((row) => ({ labels: { camera: row.id }, row }));
+    const gauge = (name: string, help: string, value: (c: Camera) => number | undefined): void => {
+      perRowMetric('gauge', { name, help, labelNames: camera, registers }, cameraRows, value);
     };
-    const counter = (
-      name: string,
-      help: string,
-      value: (c: SenderStats['cameras'][number]) => number | undefined,
-    ): void => {
-      new Counter({
-        name,
-        help,
-        labelNames: camera,
-        registers,
-        collect: perCamera((set, stats) => {
-          for (const c of stats.cameras) set({ camera: c.id }, value(c));
-        }),
-      });
+    const counter = (name: string, help: string, value: (c: Camera) => number | undefined): void => {
+      perRowMetric('counter', { name, help, labelNames: camera, registers }, cameraRows, value);
     };
     new Gauge({
       name: 'robocam_camera_state',
@@ -279,37 +258,13 @@ export class SenderMetrics {
     };
     type Session = SenderStats['sessions'][number];
     const viewer = ['viewer'] as const;
+    const viewerRows = async (): Promise<{ labels: Record<string, string>; row: Session }[]> =>
+      (await read()).map(({ slot, session }) => ({ labels: { viewer: slot }, row: session }));
     const gauge = (name: string, help: string, value: (s: Session) => number | undefined): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames: viewer,
-        registers,
-        async collect() {
-          const rows = await read();
-          this.reset();
-          for (const { slot, session } of rows) {
-            const v = value(session);
-            if (v !== undefined && Number.isFinite(v)) this.set({ viewer: slot }, v);
-          }
-        },
-      });
+      perRowMetric('gauge', { name, help, labelNames: viewer, registers }, viewerRows, value);
     };
     const counter = (name: string, help: string, value: (s: Session) => number | undefined): void => {
-      new Counter({
-        name,
-        help,
-        labelNames: viewer,
-        registers,
-        async collect() {
-          const rows = await read();
-          this.reset();
-          for (const { slot, session } of rows) {
-            const v = value(session);
-            if (v !== undefined && Number.isFinite(v)) this.inc({ viewer: slot }, v);
-          }
-        },
-      });
+      perRowMetric('counter', { name, help, labelNames: viewer, registers }, viewerRows, value);
     };
     gauge(
       'robocam_viewer_connected',
@@ -416,31 +371,18 @@ export class SenderMetrics {
     const read = (): Promise<SenderStats> => this.#read();
     const labelNames = ['publication', 'camera'] as const;
     type Publication = SenderStats['publications'][number];
+    const publicationRows = async (): Promise<{ labels: Record<string, string>; row: Publication }[]> =>
+      (await read()).publications.map((row) => ({
+        labels: { publication: row.id, camera: row.camera },
+        row,
+      }));
     const perPublication = (
       name: string,
       help: string,
       value: (p: Publication) => number | undefined,
       kind: 'gauge' | 'counter' = 'gauge',
     ): void => {
-      const settings = {
-        name,
-        help,
-        labelNames,
-        registers,
-        async collect(this: Gauge | Counter): Promise<void> {
-          const { publications } = await read();
-          this.reset();
-          for (const publication of publications) {
-            const v = value(publication);
-            if (v === undefined || !Number.isFinite(v)) continue;
-            const labels = { publication: publication.id, camera: publication.camera };
-            if (this instanceof Counter) this.inc(labels, v);
-            else this.set(labels, v);
-          }
-        },
-      };
-      if (kind === 'counter') new Counter(settings);
-      else new Gauge(settings);
+      perRowMetric(kind, { name, help, labelNames, registers }, publicationRows, value);
     };
     new Gauge({
       name: 'robocam_publication_state',
@@ -591,4 +533,29 @@ export class ViewerSlots {
     this.#overflow = overflow;
     return rows;
   }
+}
+
+/**
+ * Registers a gauge or a counter with one sample per row `rows()` lists at scrape time (a camera,
+ * a viewer, a publication): the row's labels and `value(row)`; rows without a finite value are
+ * left out. Counters mirror totals the sender keeps, so they are reset and set on every scrape.
+ */
+function perRowMetric<R>(
+  kind: 'gauge' | 'counter',
+  settings: { name: string; help: string; labelNames: readonly string[]; registers: Registry[] },
+  rows: () => Promise<{ labels: Record<string, string>; row: R }[]>,
+  value: (row: R) => number | undefined,
+): void {
+  const collect = async function (this: Gauge | Counter): Promise<void> {
+    const listed = await rows();
+    this.reset();
+    for (const { labels, row } of listed) {
+      const v = value(row);
+      if (v === undefined || !Number.isFinite(v)) continue;
+      if (this instanceof Counter) this.inc(labels, v);
+      else this.set(labels, v);
+    }
+  };
+  if (kind === 'counter') new Counter({ ...settings, labelNames: [...settings.labelNames], collect });
+  else new Gauge({ ...settings, labelNames: [...settings.labelNames], collect });
 }
