@@ -217,6 +217,16 @@ export function diagnose(
   }
   if (connectedAt === undefined) return connecting('Checking address pairs (ICE).');
   if (facts.packetsReceived === 0) {
+    // No media before DTLS is up is the handshake's doing, not the sender's: a loaded machine took
+    // over 3 s (mediaMs) to fail a handshake with a wrong fingerprint, which read as `no-rtp`.
+    if (facts.dtlsState === 'new' || facts.dtlsState === 'connecting') {
+      if (!ended && sinceConnected <= connectMs) return connecting('Connected; DTLS handshake in progress.');
+      return fail(
+        'dtls-failed',
+        'ICE found a path but the DTLS handshake over it did not complete.',
+        'Something on the path alters or blocks the handshake (a firewall inspecting UDP, an MTU too small): try a TURN server over TCP or TLS, and check the sender log.',
+      );
+    }
     if (!ended && sinceConnected <= mediaMs) {
       return connecting('Connected; waiting for the first video packet.');
     }

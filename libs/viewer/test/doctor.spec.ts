@@ -130,6 +130,14 @@ describe('diagnose', () => {
     expect(verdict.code).toBe('dtls-failed');
   });
 
+  it('waits for a slow DTLS handshake instead of blaming the sender, then calls it failed', () => {
+    const handshaking = { ...playing, dtlsState: 'connecting', packetsReceived: 0, framesDecoded: 0 };
+    // Past the media deadline (3 s after ICE) but within the connect deadline: still connecting.
+    expect(diagnose({ ...handshaking, elapsedMs: 5_000 }).code).toBe('connecting');
+    expect(diagnose({ ...handshaking, elapsedMs: 30_000 }).code).toBe('dtls-failed');
+    expect(diagnose({ ...handshaking, elapsedMs: 2_000, ended: true }).code).toBe('dtls-failed');
+  });
+
   it('tells no RTP from no decoded frames, after the media deadline', () => {
     const noRtp = { ...playing, packetsReceived: 0, framesDecoded: 0 };
     expect(diagnose({ ...noRtp, elapsedMs: 2_000 }).code).toBe('connecting');
