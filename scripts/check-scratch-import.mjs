@@ -13,6 +13,7 @@ try {
   const tarballs = [
     'libs/types',
     'libs/protocol',
+    'libs/service',
     'libs/testpattern',
     'libs/capture-v4l2',
     'libs/sender-core',
