@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
   argument,
+  createDecoder,
   isolate,
   percentile,
   requireBuilt,
@@ -137,53 +138,6 @@ async function subscribe({ onLatency } = {}) {
       await janus(`/${session}`, { janus: 'destroy' }).catch(() => undefined);
       await pc.close();
       await decoder?.close();
-    },
-  };
-}
-
-/** A VP8 decoder (node-av) returning luma planes, as bench/lib/harness.mjs's viewers use. */
-async function createDecoder() {
-  const { Codec, CodecContext, Frame, Packet } = await import('node-av/lib');
-  const { AV_CODEC_ID_VP8 } = await import('node-av/constants');
-  const codec = Codec.findDecoder(AV_CODEC_ID_VP8);
-  const context = new CodecContext();
-  context.allocContext3(codec);
-  context.threadCount = 1;
-  const packet = new Packet();
-  packet.alloc();
-  const frame = new Frame();
-  frame.alloc();
-  await context.open2(codec, null);
-  let chain = Promise.resolve();
-  let sawKeyframe = false;
-  let closed = false;
-  return {
-    decode(data, keyframe) {
-      const run = async () => {
-        if (closed || (!sawKeyframe && !keyframe)) return [];
-        sawKeyframe = true;
-        packet.data = data;
-        const sent = await context.sendPacket(packet);
-        packet.unref();
-        if (sent < 0) return [];
-        const out = [];
-        while ((await context.receiveFrame(frame)) >= 0) {
-          const { width, height } = frame;
-          out.push({ width, height, luma: Buffer.from(frame.toBuffer()).subarray(0, width * height) });
-          frame.unref();
-        }
-        return out;
-      };
-      const result = chain.then(run, run);
-      chain = result.catch(() => undefined);
-      return result;
-    },
-    async close() {
-      closed = true;
-      await chain;
-      context.freeContext();
-      packet.free();
-      frame.free();
     },
   };
 }

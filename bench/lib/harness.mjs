@@ -250,7 +250,8 @@ export async function watch(signalingUrl, { camera = 'testpattern', decode = fal
   };
 }
 
-async function createDecoder() {
+/** A VP8 decoder (node-av) returning each picture's luma plane, one frame at a time. */
+export async function createDecoder() {
   const { Codec, CodecContext, Frame, Packet } = await import('node-av/lib');
   const { AV_CODEC_ID_VP8 } = await import('node-av/constants');
   const codec = Codec.findDecoder(AV_CODEC_ID_VP8);
